@@ -1,0 +1,63 @@
+"""Kopir: an academic mobility and exchange portal."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from portal.config import load_config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error handlers, CLI."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    load_config(app, test_config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    # Alembic announces every plugin it loads at INFO; that is noise in `make run`.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from portal import extensions
+
+    extensions.init_app(app)
+
+    from portal.admin.views import bp as admin_bp
+    from portal.applications.views import bp as applications_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.documents.views import bp as documents_bp
+    from portal.health import bp as health_bp
+    from portal.pages import bp as main_bp
+    from portal.profiles.views import bp as profiles_bp
+    from portal.programs.views import bp as programs_bp
+
+    for bp in (
+        health_bp,
+        main_bp,
+        auth_bp,
+        profiles_bp,
+        programs_bp,
+        applications_bp,
+        documents_bp,
+        admin_bp,
+    ):
+        app.register_blueprint(bp)
+
+    from portal import errors, i18n, requests
+    from portal.applications import notifications
+
+    notifications.connect()
+
+    errors.init_app(app)
+    i18n.init_app(app)
+    requests.init_app(app)
+
+    from portal.cli import cli
+
+    app.cli.add_command(cli)
+    return app

@@ -1,0 +1,110 @@
+"""Who may see and do what: the loader and the can_* predicates views and templates share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+from flask import abort, current_app
+from flask_login import current_user
+
+from portal.applications.states import State
+from portal.auth.models import Role
+from portal.extensions import db
+
+if TYPE_CHECKING:
+    from portal.applications.models import Application
+    from portal.auth.models import User
+    from portal.documents.models import Document
+    from portal.programs.models import Program
+
+M = TypeVar("M")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Let only logged-in users holding one of the roles through; send the others to log in."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def load_or_404(model: type[M], ident: Any, predicate: Callable[[M], bool] | None = None) -> M:
+    """Load a row by primary key and check it; a missing or forbidden row is a 404 alike."""
+    try:
+        obj = db.session.get(model, ident)
+    except (ValueError, TypeError, OverflowError):
+        obj = None
+    if obj is None or (predicate is not None and not predicate(obj)):
+        abort(404)
+    return obj
+
+
+def staff_role_on(user: User, program: Program) -> str | None:
+    """Return "coordinator" or "reviewer" when the user is named on the programme."""
+    from portal.programs.models import ProgramStaff
+
+    return db.session.scalar(
+        sa.select(ProgramStaff.role).where(
+            ProgramStaff.program_id == program.id, ProgramStaff.user_id == user.id
+        )
+    )
+
+
+def can_view_application(application: Application, user: User | None = None) -> bool:
+    """Tell whether the user may read the application (owner, staff of it, admin)."""
+    user = user or current_user
+    if not user.is_authenticated:
+        return False
+    if user.id == application.student_id:
+        return True
+    if user.role == Role.ADMIN:
+        return True
+    if user.role in (Role.COORDINATOR, Role.REVIEWER) and application.state != State.DRAFT:
+        return staff_role_on(user, application.program) is not None
+    return False
+
+
+def can_edit_application(application: Application, user: User | None = None) -> bool:
+    """Tell whether the user may change the application's answers and documents."""
+    user = user or current_user
+    return (
+        user.is_authenticated
+        and user.id == application.student_id
+        and application.state == State.DRAFT
+    )
+
+
+def can_withdraw_application(application: Application, user: User | None = None) -> bool:
+    """Tell whether the student may withdraw the application now."""
+    from portal.applications.states import WITHDRAWABLE_STATES
+
+    user = user or current_user
+    return (
+        user.is_authenticated
+        and user.id == application.student_id
+        and application.state in WITHDRAWABLE_STATES
+    )
+
+
+def can_download_document(document: Document, user: User | None = None) -> bool:
+    """Tell whether the user may download a document: whoever may see its application."""
+    return can_view_application(document.application, user)
+
+
+def can_manage_users(user: User | None = None) -> bool:
+    """Tell whether the user may create staff accounts."""
+    user = user or current_user
+    return user.is_authenticated and user.role == Role.ADMIN

@@ -1,0 +1,194 @@
+"""Register, verify, log in and out, reset the password, choose the language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from portal.auth import services
+from portal.auth.forms import (
+    EmailOnlyForm,
+    LanguageForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from portal.extensions import db, limiter, login_manager
+from portal.i18n import current_locale
+
+bp = Blueprint("auth", __name__, url_prefix="/account")
+
+
+@login_manager.user_loader
+def load_user(session_key: str):
+    """Find the user whose sessions carry this key."""
+    import sqlalchemy as sa
+
+    from portal.auth.models import User
+
+    return db.session.scalar(sa.select(User).where(User.session_key == session_key))
+
+
+def safe_next(target: str | None, fallback: str = "main.index") -> str:
+    """Return the target when it stays on this site, else the fallback page."""
+    if target:
+        target = target.replace("\\", "/")
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for(fallback)
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response:
+    """Create a student account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        services.register_student(form.email.data, form.password.data, current_locale())
+        return redirect(url_for("auth.check_mail"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.get("/check-mail")
+def check_mail() -> str:
+    """Tell the visitor to look for our e-mail, whatever happened to the address."""
+    return render_template("auth/check_mail.html")
+
+
+@bp.get("/verify/<token>")
+def verify(token: str) -> str | Response:
+    """Confirm an e-mail address from the link we sent."""
+    try:
+        services.verify_email(token)
+    except services.TokenError as exc:
+        message = (
+            _("This link has expired. Ask for a new one below.")
+            if exc.expired
+            else _("This link is not valid. Ask for a new one below.")
+        )
+        return render_template("auth/token_problem.html", message=message, form=EmailOnlyForm())
+    flash(_("Your e-mail address is confirmed."), "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/resend", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def resend() -> str | Response:
+    """Send the verification link again."""
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        services.resend_verification(form.email.data)
+        return redirect(url_for("auth.check_mail"))
+    if current_user.is_authenticated and request.method == "GET":
+        form.email.data = current_user.email
+    return render_template("auth/resend.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> str | Response:
+    """Log in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.find_user(form.email.data)
+        if user is not None and user.active and user.check_password(form.password.data):
+            # A fresh session at login defeats session fixation.
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            login_user(user, remember=form.remember.data)
+            user.mark_login()
+            if not user.locale:
+                user.locale = current_locale()
+            return redirect(safe_next(request.args.get("next")))
+        form.password.errors.append(_("The e-mail or the password is wrong."))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    """Log out and forget the session."""
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def forgot() -> str | Response:
+    """Ask for a password reset link."""
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        return redirect(url_for("auth.check_mail"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str) -> str | Response:
+    """Choose a new password from a reset link."""
+    try:
+        user = services.user_for_reset(token)
+    except services.TokenError as exc:
+        message = (
+            _("This link has expired. Ask for a new one below.")
+            if exc.expired
+            else _("This link is not valid or was already used. Ask for a new one below.")
+        )
+        return render_template(
+            "auth/token_problem.html",
+            message=message,
+            form=EmailOnlyForm(),
+            action=url_for("auth.forgot"),
+        )
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(user, form.password.data)
+        logout_user()
+        session.clear()
+        flash(_("Your password is changed. Please log in."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.post("/language")
+def language() -> Response:
+    """Switch the interface language and remember it."""
+    form = LanguageForm()
+    form.lang.choices = [(code, code) for code in current_app.config["LANGUAGES"]]
+    if form.validate_on_submit():
+        session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            current_user.locale = form.lang.data
+    return redirect(safe_next(request.form.get("next")))

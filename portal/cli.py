@@ -1,0 +1,82 @@
+"""`flask --app wsgi portal …`: operator commands."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from portal.auth.models import Role
+from portal.extensions import db
+
+
+@click.group("portal")
+def cli() -> None:
+    """Kopir operator commands."""
+
+
+@cli.command("create-user")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--email", required=True)
+@click.option("--institution", "schac", help="SCHAC code of the user's institution.")
+@click.option("--password", help="Leave out to be asked; an empty answer generates one.")
+@with_appcontext
+def create_user(role: str, email: str, schac: str | None, password: str | None) -> None:
+    """Create an account (verified) for a staff member or a student."""
+    from email_validator import EmailNotValidError
+
+    from portal.auth.forms import normalize_email
+    from portal.auth.services import create_user as make_user
+    from portal.institutions.models import Institution
+
+    try:
+        email = normalize_email(email)
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="--email") from exc
+    institution_id = None
+    if schac:
+        institution = db.session.scalar(sa.select(Institution).where(Institution.schac == schac))
+        if institution is None:
+            raise click.BadParameter(f"no institution {schac!r}", param_hint="--institution")
+        institution_id = institution.id
+    elif role == Role.PARTNER:
+        raise click.BadParameter("a partner needs --institution", param_hint="--institution")
+    if password is None:
+        password = click.prompt(
+            "Password (empty to generate)",
+            default="",
+            hide_input=True,
+            confirmation_prompt=True,
+            show_default=False,
+        )
+    if password and len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    try:
+        user, password = make_user(
+            email, role, password=password or None, institution_id=institution_id
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} with password: {password}")
+
+
+@cli.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Load demo institutions, programmes and one account per role (idempotent)."""
+    from portal.demo import seed
+
+    for line in seed():
+        click.echo(line)
+    db.session.commit()
+
+
+@cli.command("send-mail")
+@with_appcontext
+def send_mail() -> None:
+    """Send the queued e-mail that is due (for cron)."""
+    from portal.mail import send_pending
+
+    sent, failed = send_pending(limit=500)
+    click.echo(f"sent {sent}, failed {failed}")

@@ -1,0 +1,106 @@
+"""Layered configuration: defaults, then instance/config.py, then the environment, then tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class Defaults:
+    """Settings every deployment starts from."""
+
+    LOG_LEVEL = "INFO"
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+    WTF_CSRF_TIME_LIMIT = None  # a student filling a long form overnight must not lose it
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en", "ru", "kk", "ky")
+    UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    UPLOAD_MAX_PIXELS = 40_000_000
+    # A request may carry one file plus form fields; anything larger is refused before it is read.
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "Kopir <no-reply@kopir.localhost>"
+    MAIL_MAX_ATTEMPTS = 8
+    MAIL_SEND_AFTER_COMMIT = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600
+    RESET_TOKEN_MAX_AGE = 2 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    BOOTSTRAP_SERVE_LOCAL = True
+    SERVER_NAME: str | None = None
+    PREFERRED_URL_SCHEME = "http"
+    PAGE_SIZE = 20
+
+
+# Environment variables that override settings, with the type each one is parsed as.
+ENV_SETTINGS: dict[str, type] = {
+    "SECRET_KEY": str,
+    "SQLALCHEMY_DATABASE_URI": str,
+    "LOG_LEVEL": str,
+    "UPLOAD_MAX_BYTES": int,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": bool,
+    "MAIL_USE_SSL": bool,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "RATELIMIT_STORAGE_URI": str,
+    "PREFERRED_URL_SCHEME": str,
+    "BASE_URL": str,
+    "SESSION_COOKIE_SECURE": bool,
+}
+
+
+def _parse(value: str, kind: type) -> Any:
+    """Turn an environment string into the setting's type."""
+    if kind is bool:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return kind(value)
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Apply the configuration layers in order; later layers win."""
+    app.config.from_object(Defaults)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'kopir.sqlite3'}"
+    app.config["STORAGE_DIR"] = str(instance / "uploads")
+    app.config["OUTBOX_DIR"] = str(instance / "outbox")
+    app.config.from_pyfile("config.py", silent=True)
+    for name, kind in ENV_SETTINGS.items():
+        for key in (f"KOPIR_{name}", name):
+            if key in os.environ:
+                app.config[name] = _parse(os.environ[key], kind)
+                break
+    if "DATABASE_URL" in os.environ:
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        if not (app.debug or app.testing):
+            raise RuntimeError(
+                "SECRET_KEY is not set: put it in instance/config.py or the environment."
+            )
+        # Development only: a key per process, so nothing signed survives a restart by accident.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://") or uri.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]

@@ -1,0 +1,585 @@
+"""Demo data for `make run`: real-looking institutions, programmes of every kind, one account per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from portal.auth.models import Role, User
+from portal.db import utcnow
+from portal.extensions import db
+from portal.institutions.models import Institution
+from portal.programs.models import Program, ProgramQuestion, ProgramQuota, ProgramStaff
+
+DEMO_PASSWORD = "kopir-demo-2026"
+
+INSTITUTIONS = [
+    {
+        "schac": "vku.edu.kz",
+        "country": "KZ",
+        "timezone": "Asia/Almaty",
+        "names": {
+            "en": "Sarsen Amanzholov East Kazakhstan University",
+            "ru": "Восточно-Казахстанский университет имени Сарсена Аманжолова",
+            "kk": "Сәрсен Аманжолов атындағы Шығыс Қазақстан университеті",
+            "ky": "Сарсен Аманжолов атындагы Чыгыш Казакстан университети",
+        },
+        "city": {"en": "Öskemen", "ru": "Усть-Каменогорск", "kk": "Өскемен", "ky": "Өскемен"},
+    },
+    {
+        "schac": "ektu.kz",
+        "country": "KZ",
+        "timezone": "Asia/Almaty",
+        "names": {
+            "en": "D. Serikbayev East Kazakhstan Technical University",
+            "ru": "Восточно-Казахстанский технический университет им. Д. Серикбаева",
+            "kk": "Д. Серікбаев атындағы Шығыс Қазақстан техникалық университеті",
+            "ky": "Д. Серикбаев атындагы Чыгыш Казакстан техникалык университети",
+        },
+        "city": {"en": "Öskemen", "ru": "Усть-Каменогорск", "kk": "Өскемен", "ky": "Өскемен"},
+    },
+    {
+        "schac": "kaznu.kz",
+        "country": "KZ",
+        "timezone": "Asia/Almaty",
+        "names": {
+            "en": "Al-Farabi Kazakh National University",
+            "ru": "Казахский национальный университет имени аль-Фараби",
+            "kk": "Әл-Фараби атындағы Қазақ ұлттық университеті",
+            "ky": "Аль-Фараби атындагы Казак улуттук университети",
+        },
+        "city": {"en": "Almaty", "ru": "Алматы", "kk": "Алматы", "ky": "Алматы"},
+    },
+    {
+        "schac": "nsu.ru",
+        "country": "RU",
+        "timezone": "Asia/Novosibirsk",
+        "names": {
+            "en": "Novosibirsk State University",
+            "ru": "Новосибирский государственный университет",
+            "kk": "Новосібір мемлекеттік университеті",
+            "ky": "Новосибирск мамлекеттик университети",
+        },
+        "city": {"en": "Novosibirsk", "ru": "Новосибирск", "kk": "Новосібір", "ky": "Новосибирск"},
+    },
+    {
+        "schac": "nstu.ru",
+        "country": "RU",
+        "timezone": "Asia/Novosibirsk",
+        "names": {
+            "en": "Novosibirsk State Technical University",
+            "ru": "Новосибирский государственный технический университет",
+            "kk": "Новосібір мемлекеттік техникалық университеті",
+            "ky": "Новосибирск мамлекеттик техникалык университети",
+        },
+        "city": {"en": "Novosibirsk", "ru": "Новосибирск", "kk": "Новосібір", "ky": "Новосибирск"},
+    },
+    {
+        "schac": "msu.ru",
+        "country": "RU",
+        "timezone": "Europe/Moscow",
+        "names": {
+            "en": "Lomonosov Moscow State University",
+            "ru": "Московский государственный университет имени М. В. Ломоносова",
+            "kk": "М. В. Ломоносов атындағы Мәскеу мемлекеттік университеті",
+            "ky": "М. В. Ломоносов атындагы Москва мамлекеттик университети",
+        },
+        "city": {"en": "Moscow", "ru": "Москва", "kk": "Мәскеу", "ky": "Москва"},
+    },
+    {
+        "schac": "knu.kg",
+        "country": "KG",
+        "timezone": "Asia/Bishkek",
+        "names": {
+            "en": "Jusup Balasagyn Kyrgyz National University",
+            "ru": "Кыргызский национальный университет имени Жусупа Баласагына",
+            "kk": "Жүсіп Баласағұн атындағы Қырғыз ұлттық университеті",
+            "ky": "Жусуп Баласагын атындагы Кыргыз улуттук университети",
+        },
+        "city": {"en": "Bishkek", "ru": "Бишкек", "kk": "Бішкек", "ky": "Бишкек"},
+    },
+    {
+        "schac": "auca.kg",
+        "country": "KG",
+        "timezone": "Asia/Bishkek",
+        "names": {
+            "en": "American University of Central Asia",
+            "ru": "Американский университет в Центральной Азии",
+            "kk": "Орталық Азиядағы Америка университеті",
+            "ky": "Борбордук Азиядагы Америка университети",
+        },
+        "city": {"en": "Bishkek", "ru": "Бишкек", "kk": "Бішкек", "ky": "Бишкек"},
+    },
+]
+
+
+def _local(day: date, zone: str, at: time = time(23, 59)) -> datetime:
+    """Return the aware instant of a wall-clock time in a zone."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(zone))
+
+
+def _programs(today: date) -> list[dict]:
+    """Describe the demo programmes, with windows placed around today."""
+    return [
+        {
+            "slug": "altai-summer-school-geoecology",
+            "kind": "summer_school",
+            "host": "vku.edu.kz",
+            "titles": {
+                "en": "Altai Summer School in Geoecology",
+                "ru": "Алтайская летняя школа по геоэкологии",
+                "kk": "Геоэкология бойынша Алтай жазғы мектебі",
+                "ky": "Геоэкология боюнча Алтай жайкы мектеби",
+            },
+            "descriptions": {
+                "en": "Three weeks of field work in the Altai mountains: glaciers, rivers and "
+                "the people who live by them. Lectures in English, field trips in Russian.",
+                "ru": "Три недели полевой работы в горах Алтая: ледники, реки и люди, которые "
+                "живут рядом с ними. Лекции на английском, выезды на русском.",
+                "kk": "Алтай тауларындағы үш апталық далалық жұмыс: мұздықтар, өзендер және "
+                "олардың жағасында тұратын адамдар. Дәрістер ағылшын тілінде.",
+                "ky": "Алтай тоолорундагы үч жумалык талаа иши: мөңгүлөр, дарыялар жана "
+                "алардын жээгинде жашаган адамдар. Лекциялар англис тилинде.",
+            },
+            "language": "en",
+            "isced": "052",
+            "dates": (today + timedelta(days=200), today + timedelta(days=221)),
+            "place": {
+                "en": "Öskemen and Katon-Karagay",
+                "ru": "Усть-Каменогорск и Катон-Карагай",
+                "kk": "Өскемен және Катонқарағай",
+                "ky": "Өскемен жана Катон-Карагай",
+            },
+            "fee": Decimal("0"),
+            "currency": "KZT",
+            "funding": {
+                "en": "Tuition, housing and field trips are covered.",
+                "ru": "Обучение, проживание и выезды оплачиваются.",
+                "kk": "Оқу, тұру және экспедициялар төленеді.",
+                "ky": "Окуу, жатакана жана экспедициялар төлөнөт.",
+            },
+            "seats": 20,
+            "window": (today - timedelta(days=20), today + timedelta(days=25)),
+            "levels": [6, 7],
+            "min_gpa": Decimal("60"),
+            "required_language": "en",
+            "required_cefr": "B1",
+            "citizenships": [],
+            "documents": ["passport", "transcript"],
+            "partners": ["nsu.ru", "knu.kg"],
+            "questions": [
+                (
+                    "long",
+                    {
+                        "en": "Describe a field or lab project you took part in.",
+                        "ru": "Опишите полевой или лабораторный проект, в котором вы участвовали.",
+                        "kk": "Өзіңіз қатысқан далалық не зертханалық жобаны сипаттаңыз.",
+                        "ky": "Өзүңүз катышкан талаа же лабораториялык долбоорду сүрөттөңүз.",
+                    },
+                ),
+                (
+                    "choice",
+                    {
+                        "en": "Can you take part in a four-day mountain hike?",
+                        "ru": "Можете ли вы участвовать в четырёхдневном горном походе?",
+                        "kk": "Төрт күндік тау жорығына қатыса аласыз ба?",
+                        "ky": "Төрт күндүк тоо жүрүшүнө катыша аласызбы?",
+                    },
+                ),
+            ],
+        },
+        {
+            "slug": "nsu-exchange-semester-mathematics",
+            "kind": "exchange_semester",
+            "host": "nsu.ru",
+            "titles": {
+                "en": "Exchange Semester in Mathematics at NSU",
+                "ru": "Семестр по обмену: математика в НГУ",
+                "kk": "НМУ-да математика бойынша алмасу семестрі",
+                "ky": "НМУда математика боюнча алмашуу семестри",
+            },
+            "descriptions": {
+                "en": "A spring semester at the Mechanics and Mathematics Faculty in "
+                "Akademgorodok, with credits recognised at home.",
+                "ru": "Весенний семестр на механико-математическом факультете в Академгородке "
+                "с перезачётом кредитов.",
+                "kk": "Академқалашықтағы механика-математика факультетінде көктемгі семестр, "
+                "кредиттер танылады.",
+                "ky": "Академгородоктогу механика-математика факультетинде жазгы семестр, "
+                "кредиттер таанылат.",
+            },
+            "language": "ru",
+            "isced": "054",
+            "dates": (today + timedelta(days=70), today + timedelta(days=180)),
+            "place": {
+                "en": "Novosibirsk, Akademgorodok",
+                "ru": "Новосибирск, Академгородок",
+                "kk": "Новосібір, Академқалашық",
+                "ky": "Новосибирск, Академгородок",
+            },
+            "fee": Decimal("0"),
+            "currency": "RUB",
+            "funding": {
+                "en": "Tuition waived; a monthly stipend of 15,000 RUB.",
+                "ru": "Без платы за обучение; стипендия 15 000 руб. в месяц.",
+                "kk": "Оқу ақысыз; айына 15 000 рубль стипендия.",
+                "ky": "Окуу акысыз; айына 15 000 рубль стипендия.",
+            },
+            "seats": 6,
+            "window": (today - timedelta(days=10), today + timedelta(days=12)),
+            "levels": [6],
+            "min_gpa": Decimal("70"),
+            "required_language": "ru",
+            "required_cefr": "B2",
+            "citizenships": ["KZ", "KG"],
+            "documents": ["passport", "transcript", "motivation_letter"],
+            "partners": ["vku.edu.kz", "knu.kg"],
+            "quotas": {"vku.edu.kz": 2, "knu.kg": 2},
+            "questions": [],
+        },
+        {
+            "slug": "bishkek-double-degree-economics",
+            "kind": "double_degree",
+            "host": "knu.kg",
+            "titles": {
+                "en": "Double Master's Degree in Regional Economics",
+                "ru": "Двойная магистратура по региональной экономике",
+                "kk": "Аймақтық экономика бойынша қос магистратура",
+                "ky": "Аймактык экономика боюнча кош магистратура",
+            },
+            "descriptions": {
+                "en": "Two years, two diplomas: one year in Bishkek, one at home.",
+                "ru": "Два года, два диплома: год в Бишкеке, год дома.",
+                "kk": "Екі жыл, екі диплом: бір жыл Бішкекте, бір жыл өз университетіңізде.",
+                "ky": "Эки жыл, эки диплом: бир жыл Бишкекте, бир жыл өз университетиңизде.",
+            },
+            "language": "ru",
+            "isced": "031",
+            "dates": (today + timedelta(days=270), today + timedelta(days=270 + 640)),
+            "place": {"en": "Bishkek", "ru": "Бишкек", "kk": "Бішкек", "ky": "Бишкек"},
+            "fee": Decimal("120000"),
+            "currency": "KGS",
+            "funding": {
+                "en": "Half of the fee is covered for the best five applicants.",
+                "ru": "Половина оплаты покрывается для пяти лучших кандидатов.",
+                "kk": "Үздік бес үміткердің ақысының жартысы төленеді.",
+                "ky": "Мыкты беш талапкердин акысынын жарымы төлөнөт.",
+            },
+            "seats": 10,
+            "window": (today - timedelta(days=5), today + timedelta(days=60)),
+            "levels": [7],
+            "min_gpa": None,
+            "required_language": "ru",
+            "required_cefr": "B1",
+            "citizenships": [],
+            "documents": ["passport", "transcript", "cv"],
+            "partners": ["vku.edu.kz", "nstu.ru"],
+            "questions": [
+                (
+                    "short",
+                    {
+                        "en": "Your planned master's thesis topic",
+                        "ru": "Планируемая тема магистерской диссертации",
+                        "kk": "Жоспарланған магистрлік диссертация тақырыбы",
+                        "ky": "Пландалган магистрдик диссертациянын темасы",
+                    },
+                ),
+            ],
+        },
+        {
+            "slug": "nstu-research-internship-power-electronics",
+            "kind": "research_internship",
+            "host": "nstu.ru",
+            "titles": {
+                "en": "Research Internship in Power Electronics",
+                "ru": "Научная стажировка по силовой электронике",
+                "kk": "Күштік электроника бойынша ғылыми тағылымдама",
+                "ky": "Күчтүү электроника боюнча илимий стажировка",
+            },
+            "descriptions": {
+                "en": "Eight weeks in a laboratory working on converters for renewable energy.",
+                "ru": "Восемь недель в лаборатории преобразователей для возобновляемой энергетики.",
+                "kk": "Жаңартылатын энергетикаға арналған түрлендіргіштер зертханасында сегіз апта.",
+                "ky": "Кайра жаралуучу энергетика үчүн өзгөрткүчтөр лабораториясында сегиз жума.",
+            },
+            "language": "ru",
+            "isced": "071",
+            "dates": (today + timedelta(days=120), today + timedelta(days=176)),
+            "place": {
+                "en": "Novosibirsk",
+                "ru": "Новосибирск",
+                "kk": "Новосібір",
+                "ky": "Новосибирск",
+            },
+            "fee": Decimal("0"),
+            "currency": "RUB",
+            "funding": {
+                "en": "Housing in the university dormitory is free.",
+                "ru": "Проживание в общежитии бесплатно.",
+                "kk": "Жатақханада тұру тегін.",
+                "ky": "Жатаканада жашоо акысыз.",
+            },
+            "seats": 4,
+            "window": (today - timedelta(days=3), today + timedelta(days=40)),
+            "levels": [7, 8],
+            "min_gpa": Decimal("75"),
+            "required_language": None,
+            "required_cefr": None,
+            "citizenships": [],
+            "documents": ["cv", "portfolio"],
+            "partners": ["ektu.kz"],
+            "questions": [],
+        },
+        {
+            "slug": "almaty-summer-school-kazakh-language",
+            "kind": "summer_school",
+            "host": "kaznu.kz",
+            "titles": {
+                "en": "Summer School of Kazakh Language and Culture",
+                "ru": "Летняя школа казахского языка и культуры",
+                "kk": "Қазақ тілі мен мәдениетінің жазғы мектебі",
+                "ky": "Казак тили жана маданияты жайкы мектеби",
+            },
+            "descriptions": {
+                "en": "Four weeks of Kazakh classes at every level, with excursions in Almaty.",
+                "ru": "Четыре недели занятий казахским языком на любом уровне и экскурсии по Алматы.",
+                "kk": "Барлық деңгейге арналған төрт апталық қазақ тілі сабақтары және Алматыға саяхат.",
+                "ky": "Бардык деңгээлдер үчүн төрт жумалык казак тили сабактары жана Алматыга саякат.",
+            },
+            "language": "kk",
+            "isced": "023",
+            "dates": (today + timedelta(days=190), today + timedelta(days=218)),
+            "place": {"en": "Almaty", "ru": "Алматы", "kk": "Алматы", "ky": "Алматы"},
+            "fee": Decimal("150000"),
+            "currency": "KZT",
+            "funding": {
+                "en": "Ten places with full fee waivers.",
+                "ru": "Десять мест с полным освобождением от оплаты.",
+                "kk": "Толық ақысыз он орын.",
+                "ky": "Толук акысыз он орун.",
+            },
+            "seats": 30,
+            "window": (today - timedelta(days=30), today + timedelta(days=90)),
+            "levels": [6, 7, 8],
+            "min_gpa": None,
+            "required_language": None,
+            "required_cefr": None,
+            "citizenships": [],
+            "documents": ["passport"],
+            "partners": [],
+            "questions": [],
+        },
+        {
+            "slug": "auca-exchange-semester-social-sciences",
+            "kind": "exchange_semester",
+            "host": "auca.kg",
+            "titles": {
+                "en": "Exchange Semester in Social Sciences at AUCA",
+                "ru": "Семестр по обмену: социальные науки в АУЦА",
+                "kk": "ОАAУ-да әлеуметтік ғылымдар бойынша алмасу семестрі",
+                "ky": "БАААУда коомдук илимдер боюнча алмашуу семестри",
+            },
+            "descriptions": {
+                "en": "A liberal-arts semester in English in Bishkek.",
+                "ru": "Семестр свободных искусств на английском языке в Бишкеке.",
+                "kk": "Бішкекте ағылшын тіліндегі гуманитарлық семестр.",
+                "ky": "Бишкекте англис тилиндеги гуманитардык семестр.",
+            },
+            "language": "en",
+            "isced": "031",
+            "dates": (today + timedelta(days=240), today + timedelta(days=350)),
+            "place": {"en": "Bishkek", "ru": "Бишкек", "kk": "Бішкек", "ky": "Бишкек"},
+            "fee": Decimal("0"),
+            "currency": "USD",
+            "funding": {
+                "en": "Tuition waived under the partnership agreement.",
+                "ru": "Обучение бесплатно по партнёрскому соглашению.",
+                "kk": "Серіктестік келісімі бойынша оқу тегін.",
+                "ky": "Өнөктөштүк келишими боюнча окуу акысыз.",
+            },
+            "seats": 8,
+            "window": (today + timedelta(days=15), today + timedelta(days=75)),
+            "levels": [6],
+            "min_gpa": Decimal("65"),
+            "required_language": "en",
+            "required_cefr": "B2",
+            "citizenships": [],
+            "documents": ["passport", "transcript", "language_certificate"],
+            "partners": ["vku.edu.kz"],
+            "questions": [],
+        },
+        {
+            "slug": "msu-summer-school-data-science",
+            "kind": "summer_school",
+            "host": "msu.ru",
+            "titles": {
+                "en": "Moscow Summer School in Data Science",
+                "ru": "Московская летняя школа по науке о данных",
+                "kk": "Деректер ғылымы бойынша Мәскеу жазғы мектебі",
+                "ky": "Маалымат илими боюнча Москва жайкы мектеби",
+            },
+            "descriptions": {
+                "en": "Two weeks of machine learning and statistics. Applications are closed.",
+                "ru": "Две недели машинного обучения и статистики. Приём заявок закрыт.",
+                "kk": "Машиналық оқыту мен статистиканың екі аптасы. Өтінім қабылдау жабық.",
+                "ky": "Машиналык окутуу жана статистиканын эки жумасы. Арыз кабыл алуу жабык.",
+            },
+            "language": "ru",
+            "isced": "061",
+            "dates": (today + timedelta(days=30), today + timedelta(days=44)),
+            "place": {"en": "Moscow", "ru": "Москва", "kk": "Мәскеу", "ky": "Москва"},
+            "fee": Decimal("0"),
+            "currency": "RUB",
+            "funding": {
+                "en": "Fully funded.",
+                "ru": "Полностью финансируется.",
+                "kk": "Толық қаржыландырылады.",
+                "ky": "Толук каржыланат.",
+            },
+            "seats": 25,
+            "window": (today - timedelta(days=60), today - timedelta(days=2)),
+            "levels": [6, 7],
+            "min_gpa": None,
+            "required_language": None,
+            "required_cefr": None,
+            "citizenships": [],
+            "documents": ["transcript"],
+            "partners": ["kaznu.kz"],
+            "questions": [],
+        },
+        {
+            "slug": "ektu-research-internship-metallurgy",
+            "kind": "research_internship",
+            "host": "ektu.kz",
+            "titles": {
+                "en": "Research Internship in Non-ferrous Metallurgy",
+                "ru": "Научная стажировка по цветной металлургии",
+                "kk": "Түсті металлургия бойынша ғылыми тағылымдама",
+                "ky": "Түстүү металлургия боюнча илимий стажировка",
+            },
+            "descriptions": {
+                "en": "Six weeks at the metallurgy laboratory with an industrial partner.",
+                "ru": "Шесть недель в лаборатории металлургии с индустриальным партнёром.",
+                "kk": "Өнеркәсіптік серіктеспен металлургия зертханасында алты апта.",
+                "ky": "Өнөр жай өнөктөшү менен металлургия лабораториясында алты жума.",
+            },
+            "language": "ru",
+            "isced": "072",
+            "dates": (today + timedelta(days=150), today + timedelta(days=192)),
+            "place": {"en": "Öskemen", "ru": "Усть-Каменогорск", "kk": "Өскемен", "ky": "Өскемен"},
+            "fee": Decimal("0"),
+            "currency": "KZT",
+            "funding": {
+                "en": "A stipend and housing are provided.",
+                "ru": "Предоставляются стипендия и жильё.",
+                "kk": "Стипендия мен тұрғын үй беріледі.",
+                "ky": "Стипендия жана турак жай берилет.",
+            },
+            "seats": 5,
+            "window": (today - timedelta(days=7), today + timedelta(days=33)),
+            "levels": [7, 8],
+            "min_gpa": None,
+            "required_language": "ru",
+            "required_cefr": "B2",
+            "citizenships": [],
+            "documents": ["cv", "recommendation"],
+            "partners": ["nstu.ru", "knu.kg"],
+            "questions": [],
+        },
+    ]
+
+
+ACCOUNTS = [
+    ("admin@kopir.demo", Role.ADMIN, None),
+    ("coordinator@kopir.demo", Role.COORDINATOR, "vku.edu.kz"),
+    ("reviewer@kopir.demo", Role.REVIEWER, "vku.edu.kz"),
+    ("partner@kopir.demo", Role.PARTNER, "knu.kg"),
+    ("student@kopir.demo", Role.STUDENT, None),
+]
+
+
+def seed(today: date | None = None) -> Iterator[str]:
+    """Create what is missing of the demo data and describe what is there."""
+    today = today or utcnow().date()
+    by_schac: dict[str, Institution] = {
+        i.schac: i for i in db.session.scalars(sa.select(Institution))
+    }
+    for spec in INSTITUTIONS:
+        if spec["schac"] not in by_schac:
+            institution = Institution(**spec)
+            db.session.add(institution)
+            by_schac[spec["schac"]] = institution
+    db.session.flush()
+
+    users: dict[str, User] = {u.email: u for u in db.session.scalars(sa.select(User))}
+    for email, role, schac in ACCOUNTS:
+        if email not in users:
+            user = User(
+                email=email,
+                role=role,
+                institution=by_schac[schac] if schac else None,
+                verified_at=utcnow(),
+                locale="en",
+            )
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+            users[email] = user
+        yield f"  {role.value:<12} {email:<26} password: {DEMO_PASSWORD}"
+    db.session.flush()
+
+    existing = set(db.session.scalars(sa.select(Program.slug)))
+    for spec in _programs(today):
+        if spec["slug"] in existing:
+            continue
+        host = by_schac[spec["host"]]
+        zone = host.timezone
+        opens, closes = spec["window"]
+        program = Program(
+            slug=spec["slug"],
+            kind=spec["kind"],
+            host=host,
+            titles=spec["titles"],
+            descriptions=spec["descriptions"],
+            language=spec["language"],
+            isced_code=spec["isced"],
+            starts_on=spec["dates"][0],
+            ends_on=spec["dates"][1],
+            place=spec["place"],
+            fee_amount=spec["fee"],
+            fee_currency=spec["currency"],
+            funding=spec["funding"],
+            seats=spec["seats"],
+            timezone=zone,
+            opens_at=_local(opens, zone, time(9, 0)),
+            closes_at=_local(closes, zone),
+            eligible_levels=spec["levels"],
+            min_gpa=spec["min_gpa"],
+            required_language=spec["required_language"],
+            required_cefr=spec["required_cefr"],
+            citizenships=spec["citizenships"],
+            required_documents=spec["documents"],
+            partners=[by_schac[s] for s in spec["partners"]],
+        )
+        for position, (kind, prompts) in enumerate(spec["questions"], start=1):
+            choices = []
+            if kind == "choice":
+                choices = [
+                    {"value": "yes", "labels": {"en": "Yes", "ru": "Да", "kk": "Иә", "ky": "Ооба"}},
+                    {"value": "no", "labels": {"en": "No", "ru": "Нет", "kk": "Жоқ", "ky": "Жок"}},
+                ]
+            program.questions.append(
+                ProgramQuestion(position=position, kind=kind, prompts=prompts, choices=choices)
+            )
+        for schac, seats in spec.get("quotas", {}).items():
+            program.quotas.append(ProgramQuota(institution=by_schac[schac], seats=seats))
+        program.staff.append(ProgramStaff(user=users["coordinator@kopir.demo"], role="coordinator"))
+        program.staff.append(ProgramStaff(user=users["reviewer@kopir.demo"], role="reviewer"))
+        program.refresh_search_text()
+        db.session.add(program)
+    db.session.flush()
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Program))
+    yield f"  {count} programmes, {len(by_schac)} institutions"

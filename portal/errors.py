@@ -1,0 +1,94 @@
+"""Error pages in the user's language, as HTML or JSON by what the client accepts."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def _render(code: int, title: str, message: str):
+    if _wants_json():
+        return jsonify({"error": title, "message": message}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def _messages(code: int) -> tuple[str, str]:
+    table = {
+        400: (_("Bad request"), _("The request could not be understood. Please try again.")),
+        403: (_("Forbidden"), _("You do not have access to this page.")),
+        404: (_("Page not found"), _("There is nothing here, or you cannot see it.")),
+        405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
+        413: (
+            _("File too large"),
+            _(
+                "The file you sent is larger than the portal accepts. Nothing was saved; "
+                "please go back and choose a smaller file."
+            ),
+        ),
+        429: (
+            _("Too many attempts"),
+            _("You tried this too many times. Please wait a minute and try again."),
+        ),
+        503: (
+            _("Temporarily unavailable"),
+            _(
+                "The portal cannot reach its database right now. Everything you saved before "
+                "is safe; please try again in a moment."
+            ),
+        ),
+    }
+    return table.get(
+        code,
+        (_("Something went wrong"), _("An unexpected error occurred. It has been logged.")),
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        if error.code == 400 and getattr(error, "description", "").startswith("The CSRF"):
+            return _render(
+                400,
+                _("Your session expired"),
+                _(
+                    "The form was open too long or came from another site. Please reload the "
+                    "page and send it again."
+                ),
+            )
+        title, message = _messages(error.code)
+        response = _render(error.code, title, message)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_down(error: OperationalError):
+        db.session.rollback()
+        log.error("Database unavailable: %s", error)
+        return _render(503, *_messages(503))
+
+    @app.errorhandler(InternalServerError)
+    def internal(error: InternalServerError):
+        original = error.original_exception
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            pass
+        if isinstance(original, OperationalError):
+            return _render(503, *_messages(503))
+        return _render(500, *_messages(500))

@@ -1,0 +1,184 @@
+"""Outgoing e-mail: queued in the database inside the transaction, sent after commit.
+
+A message is a row until it is delivered. After a request commits, the rows it queued (and any
+older ones that are due) are sent; a failure is recorded and retried with back-off by the next
+send or by `flask --app wsgi portal send-mail`, so nothing is lost when the SMTP server is down.
+Without MAIL_SERVER, messages are written to instance/outbox/ as .eml files instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+import threading
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask, current_app, g, render_template, url_for
+from flask_babel import force_locale
+
+from portal.db import utcnow
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+_LINK = re.compile(r"https?://\S+")
+_CLAIM_SECONDS = 120
+
+
+class OutgoingMail(db.Model):
+    """A message waiting to be sent, or the record that it was."""
+
+    __tablename__ = "outgoing_mail"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    recipient: so.Mapped[str] = so.mapped_column(sa.String(254))
+    subject: so.Mapped[str] = so.mapped_column(sa.String(255))
+    body_text: so.Mapped[str] = so.mapped_column(sa.Text)
+    body_html: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    claimed_until: so.Mapped[datetime | None]
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+
+def external_url(endpoint: str, **values: object) -> str:
+    """Return an absolute link, on BASE_URL when it is set (it is in production and in CLI jobs)."""
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def queue_mail(
+    recipient: str, template: str, locale: str | None, **context: object
+) -> OutgoingMail:
+    """Render templates/emails/<template>.{txt,html} in the locale and queue the message."""
+    with force_locale(locale or "en"):
+        subject = render_template(f"emails/{template}.subject.txt", **context).strip()
+        text = render_template(f"emails/{template}.txt", **context)
+        html = render_template(f"emails/{template}.html", **context)
+    message = OutgoingMail(recipient=recipient, subject=subject, body_text=text, body_html=html)
+    db.session.add(message)
+    g.mail_queued = True
+    return message
+
+
+def _build(message: OutgoingMail, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(idstring=f"kopir-{message.id}", domain="kopir.localhost")
+    email.set_content(message.body_text)
+    if message.body_html:
+        email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+def _deliver(app: Flask, email: EmailMessage, message_id: int) -> None:
+    config = app.config
+    if not config.get("MAIL_SERVER"):
+        outbox = Path(config["OUTBOX_DIR"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        path = outbox / f"{utcnow():%Y%m%d-%H%M%S}-{message_id:06d}.eml"
+        path.write_bytes(bytes(email))
+        links = _LINK.findall(email.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        log.info(
+            "Mail to %s written to %s: %s %s",
+            email["To"],
+            path,
+            email["Subject"],
+            " ".join(links),
+        )
+        return
+    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(email)
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    """Take a message for sending, so that two senders never deliver it twice."""
+    result = db.session.execute(
+        sa.update(OutgoingMail)
+        .where(
+            OutgoingMail.id == message_id,
+            OutgoingMail.sent_at.is_(None),
+            sa.or_(OutgoingMail.claimed_until.is_(None), OutgoingMail.claimed_until < now),
+        )
+        .values(claimed_until=now + timedelta(seconds=_CLAIM_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def send_pending(limit: int = 50) -> tuple[int, int]:
+    """Send the messages that are due; return how many were sent and how many failed."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    now = utcnow()
+    due = db.session.scalars(
+        sa.select(OutgoingMail.id)
+        .where(
+            OutgoingMail.sent_at.is_(None),
+            OutgoingMail.next_attempt_at <= now,
+            OutgoingMail.attempts < app.config["MAIL_MAX_ATTEMPTS"],
+        )
+        .order_by(OutgoingMail.id)
+        .limit(limit)
+    ).all()
+    sent = failed = 0
+    for message_id in due:
+        if not _claim(message_id, now):
+            continue
+        message = db.session.get(OutgoingMail, message_id)
+        if message is None:  # deleted since it was listed
+            continue
+        message.attempts += 1
+        try:
+            _deliver(app, _build(message, app.config["MAIL_DEFAULT_SENDER"]), message.id)
+        except (OSError, smtplib.SMTPException) as exc:
+            failed += 1
+            # Back off 1, 2, 4 … minutes, at most an hour between tries.
+            delay = min(60 * 2 ** (message.attempts - 1), 3600)
+            message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            message.claimed_until = None
+            message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            log.warning("Mail %s to %s failed: %s", message.id, message.recipient, exc)
+        else:
+            sent += 1
+            message.sent_at = utcnow()
+            message.last_error = None
+        db.session.commit()
+    return sent, failed
+
+
+def send_after_commit(app: Flask) -> None:
+    """Send due mail now, inline in tests and in a background thread otherwise."""
+    if app.config.get("MAIL_SEND_SYNC"):
+        send_pending()
+        return
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                send_pending()
+            except Exception:  # the rows stay queued; the next send retries them
+                log.exception("Sending queued mail failed")
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=run, name="kopir-mail", daemon=True).start()

@@ -1,0 +1,32 @@
+"""Import every model, so that the metadata (and Alembic) knows all tables."""
+
+from portal.applications.models import Application, ApplicationEvent
+from portal.auth.models import Role, User
+from portal.documents.models import Document
+from portal.institutions.models import Institution
+from portal.mail import OutgoingMail
+from portal.profiles.models import LanguageSkill, StudentProfile
+from portal.programs.models import (
+    Program,
+    ProgramQuestion,
+    ProgramQuota,
+    ProgramStaff,
+    program_partners,
+)
+
+__all__ = [
+    "Application",
+    "ApplicationEvent",
+    "Document",
+    "Institution",
+    "LanguageSkill",
+    "OutgoingMail",
+    "Program",
+    "ProgramQuestion",
+    "ProgramQuota",
+    "ProgramStaff",
+    "Role",
+    "StudentProfile",
+    "User",
+    "program_partners",
+]

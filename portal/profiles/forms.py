@@ -1,0 +1,274 @@
+"""The student profile form, checked field by field and across fields."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import (
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from portal.forms import NoMarkup, clean_text
+from portal.identity import (
+    IdError,
+    check_national_id,
+    has_mixed_scripts,
+    is_latin_passport_name,
+    normalize_national_id,
+    normalize_phone,
+)
+from portal.reference import CEFR_LEVELS, gpa_range, normalize_gpa
+
+ID_ERRORS = {
+    IdError.FORMAT: _l("This number does not have the right format."),
+    IdError.CHECKSUM: _l("This number's check digit is wrong; please check for a typo."),
+    IdError.DATE: _l("This number contains an impossible date."),
+    IdError.BIRTH_DATE_MISMATCH: _l("This number's date of birth differs from the one above."),
+    IdError.GENDER_MISMATCH: _l("This number's gender digit differs from the gender above."),
+}
+
+ID_HINTS = {
+    "KZ": _l("IIN: 12 digits."),
+    "RU": _l("SNILS: 11 digits, e.g. 112-233-445 95."),
+    "KG": _l("PIN: 14 digits."),
+}
+
+_PASSPORT = re.compile(r"[A-Z0-9]{5,20}")
+
+
+def _native_name_check(form: Form, field: Field) -> None:
+    """Accept letters of one script per word, spaces, hyphens and apostrophes."""
+    value = field.data or ""
+    for ch in value:
+        if ch in " -'’":
+            continue
+        if not unicodedata.category(ch).startswith(("L", "M")):
+            raise ValidationError(
+                _l("Please use letters only (spaces, hyphens and apostrophes are fine).")
+            )
+    if has_mixed_scripts(value):
+        raise ValidationError(
+            _l(
+                "A word here mixes Latin and Cyrillic letters that look alike. Please retype it "
+                "in one alphabet."
+            )
+        )
+
+
+def _latin_name_check(form: Form, field: Field) -> None:
+    """Accept the Latin letters a passport's machine-readable zone uses."""
+    if field.data and not is_latin_passport_name(field.data):
+        raise ValidationError(
+            _l("Type the name exactly as in your passport, in Latin letters A–Z.")
+        )
+
+
+def _upper(value: str | None) -> str | None:
+    return re.sub(r"\s+", "", value).upper() if isinstance(value, str) else value
+
+
+class LanguageSkillForm(Form):
+    """One language and the level the student has in it."""
+
+    language = SelectField(_l("Language"), choices=[], validate_choice=False, default="")
+    level = SelectField(
+        _l("Level"),
+        choices=[("", "—")]
+        + [(lvl, lvl) for lvl in CEFR_LEVELS]
+        + [("native", _l("Native speaker"))],
+        default="",
+    )
+
+    def validate_level(self, field: Field) -> None:
+        """Require a level for a chosen language and a known language code."""
+        if self.language.data and self.language.data not in dict(self.language.choices):
+            raise ValidationError(_l("Please choose a language from the list."))
+        if self.language.data and not field.data:
+            raise ValidationError(_l("Please choose your level."))
+        if field.data and not self.language.data:
+            raise ValidationError(_l("Please choose the language."))
+
+
+class ProfileForm(FlaskForm):
+    """Everything a student tells about themselves once."""
+
+    native_given_names = StringField(
+        _l("Given names in your alphabet"),
+        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check],
+        filters=[clean_text],
+        render_kw={"autocomplete": "given-name", "data-translit-source": "given"},
+    )
+    native_family_name = StringField(
+        _l("Family name in your alphabet"),
+        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check],
+        filters=[clean_text],
+        render_kw={"autocomplete": "family-name", "data-translit-source": "family"},
+    )
+    native_name_lang = SelectField(
+        _l("Alphabet of that name"),
+        choices=[
+            ("kk", _l("Kazakh Cyrillic")),
+            ("ru", _l("Russian Cyrillic")),
+            ("ky", _l("Kyrgyz Cyrillic")),
+        ],
+        default="kk",
+        render_kw={"data-translit-lang": "1"},
+    )
+    latin_given_names = StringField(
+        _l("Given names as in your passport (Latin)"),
+        validators=[Optional(), Length(max=100), _latin_name_check],
+        filters=[clean_text],
+        description=_l("Exactly as printed in your passport; we only suggest a spelling."),
+        render_kw={"data-translit-target": "given", "autocapitalize": "characters"},
+    )
+    latin_family_name = StringField(
+        _l("Family name as in your passport (Latin)"),
+        validators=[Optional(), Length(max=100), _latin_name_check],
+        filters=[clean_text],
+        render_kw={"data-translit-target": "family", "autocapitalize": "characters"},
+    )
+    birth_date = DateField(
+        _l("Date of birth"),
+        validators=[Optional()],
+        render_kw={"autocomplete": "bday"},
+    )
+    gender = SelectField(_l("Gender"), choices=[], coerce=str, default="")
+    citizenship = SelectField(_l("Citizenship"), choices=[], default="")
+    national_id = StringField(
+        _l("National identification number"),
+        validators=[Optional(), Length(max=32)],
+        filters=[clean_text],
+        description=_l("Kazakhstan: IIN, Russia: SNILS, Kyrgyzstan: PIN."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    passport_number = StringField(
+        _l("Passport number"),
+        validators=[Optional(), Length(max=20)],
+        filters=[clean_text, _upper],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters"},
+    )
+    phone = TelField(
+        _l("Mobile phone"),
+        validators=[Optional(), Length(max=32)],
+        filters=[clean_text],
+        description=_l("With the country code, e.g. +7 701 123 4567 or +996 555 123 456."),
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    home_institution = SelectField(_l("Home university"), choices=[], coerce=int, default=0)
+    home_institution_other = StringField(
+        _l("University name, if not in the list"),
+        validators=[Optional(), Length(max=200), NoMarkup()],
+        filters=[clean_text],
+    )
+    faculty = StringField(
+        _l("Faculty or school"),
+        validators=[Optional(), Length(max=200), NoMarkup()],
+        filters=[clean_text],
+    )
+    study_level = SelectField(_l("Study level"), choices=[], coerce=str, default="")
+    isced_code = SelectField(_l("Field of study (ISCED-F 2013)"), choices=[], default="")
+    year_of_study = IntegerField(
+        _l("Year of study"),
+        validators=[Optional(), NumberRange(min=1, max=10)],
+        render_kw={"inputmode": "numeric", "min": 1, "max": 10},
+    )
+    gpa = DecimalField(
+        _l("Grade point average"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=100)],
+        render_kw={"inputmode": "decimal", "step": "0.01"},
+    )
+    gpa_scale = SelectField(_l("Grading scale"), choices=[], default="")
+    languages = FieldList(FormField(LanguageSkillForm), min_entries=4, max_entries=8)
+
+    def validate_birth_date(self, field: Field) -> None:
+        """Refuse impossible or implausible birth dates."""
+        if field.data is None:
+            return
+        today = date.today()
+        if field.data > today:
+            raise ValidationError(_l("The date of birth cannot be in the future."))
+        if field.data.year < 1930 or (today.year - field.data.year) < 12:
+            raise ValidationError(_l("Please check the year of birth."))
+
+    def validate_national_id(self, field: Field) -> None:
+        """Check the number by the rules of the citizenship's country."""
+        if not field.data:
+            return
+        country = self.citizenship.data or ""
+        gender = int(self.gender.data) if self.gender.data in ("1", "2") else None
+        error = check_national_id(
+            country, field.data, birth_date=self.birth_date.data, gender=gender
+        )
+        if error is not None:
+            raise ValidationError(ID_ERRORS[error])
+        field.data = normalize_national_id(country, field.data)
+
+    def validate_passport_number(self, field: Field) -> None:
+        """Accept 5 to 20 Latin letters and digits."""
+        if field.data and not _PASSPORT.fullmatch(field.data):
+            raise ValidationError(_l("Use 5 to 20 Latin letters and digits, as in the passport."))
+
+    def validate_phone(self, field: Field) -> None:
+        """Keep the number in E.164, reading it in the citizenship's country."""
+        if not field.data:
+            return
+        e164 = normalize_phone(field.data, self.citizenship.data or None)
+        if e164 is None:
+            raise ValidationError(
+                _l("This is not a valid phone number. Include the country code, e.g. +7 or +996.")
+            )
+        field.data = e164
+
+    def validate_home_institution(self, field: Field) -> None:
+        """Ask for a name when the university is not in the list."""
+        if field.data == -1 and not self.home_institution_other.data:
+            raise ValidationError(_l("Please type the name of your university below."))
+
+    def validate_gpa(self, field: Field) -> None:
+        """Check the GPA against its scale's range."""
+        if field.data is None:
+            return
+        if not self.gpa_scale.data:
+            raise ValidationError(_l("Please choose the grading scale as well."))
+        low, high = gpa_range(self.gpa_scale.data)
+        if not (low <= field.data <= high):
+            raise ValidationError(
+                _l(
+                    "On this scale the value must be between %(low)s and %(high)s.",
+                    low=low,
+                    high=high,
+                )
+            )
+
+    def validate_languages(self, field: Field) -> None:
+        """Refuse the same language twice."""
+        chosen = [entry.language.data for entry in field.entries if entry.language.data]
+        if len(chosen) != len(set(chosen)):
+            raise ValidationError(_l("Each language can be listed once."))
+
+    def normalized_gpa(self) -> Decimal | None:
+        """Return the GPA on the portal's 0–100 scale."""
+        if self.gpa.data is None or not self.gpa_scale.data:
+            return None
+        return normalize_gpa(self.gpa.data, self.gpa_scale.data)

@@ -1,0 +1,73 @@
+"""Reference data and pure helpers: ISCED-F fields, levels, GPA scales, countries, languages."""
+
+from __future__ import annotations
+
+from portal.reference.isced import (
+    BROAD_FIELDS,
+    ISCED_FIELDS,
+    broad_of,
+    isced_choices,
+    isced_grouped_choices,
+    isced_name,
+)
+from portal.reference.levels import (
+    CEFR_LABELS,
+    CEFR_LEVELS,
+    EQF_LEVELS,
+    GENDERS,
+    GPA_SCALES,
+    NATIVE,
+    GpaScale,
+    cefr_at_least,
+    cefr_choices,
+    cefr_rank,
+    eqf_choices,
+    gender_choices,
+    gpa_choices,
+    gpa_range,
+    normalize_gpa,
+)
+from portal.reference.places import (
+    COUNTRY_CODES,
+    LANGUAGE_CODES,
+    PRIORITY_COUNTRIES,
+    PRIORITY_LANGUAGES,
+    alphabet_key,
+    country_choices,
+    country_name,
+    language_choices,
+    language_name,
+)
+
+__all__ = [
+    "BROAD_FIELDS",
+    "CEFR_LABELS",
+    "CEFR_LEVELS",
+    "COUNTRY_CODES",
+    "EQF_LEVELS",
+    "GENDERS",
+    "GPA_SCALES",
+    "ISCED_FIELDS",
+    "LANGUAGE_CODES",
+    "NATIVE",
+    "PRIORITY_COUNTRIES",
+    "PRIORITY_LANGUAGES",
+    "GpaScale",
+    "alphabet_key",
+    "broad_of",
+    "cefr_at_least",
+    "cefr_choices",
+    "cefr_rank",
+    "country_choices",
+    "country_name",
+    "eqf_choices",
+    "gender_choices",
+    "gpa_choices",
+    "gpa_range",
+    "isced_choices",
+    "isced_grouped_choices",
+    "isced_name",
+    "language_choices",
+    "language_name",
+    "normalize_gpa",
+]

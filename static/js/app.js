@@ -1,0 +1,106 @@
+// Progressive enhancement only: every page works without this script.
+(function () {
+  "use strict";
+
+  // Tell the server the browser's time zone, so deadlines show in the viewer's time too.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("tz=" + zone) === -1) {
+      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) { /* old browser: the server shows UTC */ }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // Ask before irreversible actions.
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+
+    // Move focus to the error summary so screen readers announce it.
+    var errors = document.getElementById("form-errors");
+    if (errors) { errors.focus(); }
+
+    // Refuse an oversize file before sending it, and show upload progress.
+    document.querySelectorAll("form.upload-form").forEach(function (form) {
+      var input = form.querySelector("input[type=file]");
+      var max = parseInt(form.getAttribute("data-max-bytes"), 10);
+      form.addEventListener("submit", function (event) {
+        if (input && input.files.length && input.files[0].size > max) {
+          event.preventDefault();
+          input.classList.add("is-invalid");
+          input.setCustomValidity(form.getAttribute("data-too-large"));
+          input.reportValidity();
+          return;
+        }
+        if (!window.XMLHttpRequest || !window.FormData) { return; }
+        event.preventDefault();
+        var bar = form.querySelector(".progress");
+        var inner = bar && bar.querySelector(".progress-bar");
+        if (bar) { bar.classList.remove("d-none"); }
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.action || window.location.href);
+        xhr.upload.addEventListener("progress", function (e) {
+          if (e.lengthComputable && inner) {
+            var pct = Math.round((e.loaded / e.total) * 100);
+            inner.style.width = pct + "%";
+            bar.setAttribute("aria-valuenow", String(pct));
+          }
+        });
+        xhr.addEventListener("load", function () {
+          // The server answers with a page (redirected or with errors): show it as a normal load would.
+          document.open(); document.write(xhr.responseText); document.close();
+          if (xhr.responseURL) { window.history.replaceState(null, "", xhr.responseURL); }
+        });
+        xhr.addEventListener("error", function () { form.submit(); });
+        xhr.send(new FormData(form));
+      });
+      if (input) { input.addEventListener("change", function () { input.setCustomValidity(""); }); }
+    });
+
+    // Count characters of the motivation.
+    document.querySelectorAll("[data-counter-for]").forEach(function (counter) {
+      var area = document.getElementById(counter.getAttribute("data-counter-for"));
+      var min = parseInt(counter.getAttribute("data-min"), 10);
+      function update() { counter.textContent = area.value.trim().length + " / " + min; }
+      if (area) { area.addEventListener("input", update); update(); }
+    });
+
+    // Suggest the Latin spelling of the name as the student types it in Cyrillic.
+    var profile = document.querySelector("form.profile-form");
+    if (profile) {
+      var url = profile.getAttribute("data-translit-url");
+      var given = profile.querySelector("[data-translit-source=given]");
+      var family = profile.querySelector("[data-translit-source=family]");
+      var lang = profile.querySelector("[data-translit-lang]");
+      var out = profile.querySelector(".translit-suggestion");
+      var timer = null;
+      var suggest = function () {
+        var text = [given.value, family.value].join(" ").trim();
+        if (!text) { return; }
+        fetch(url + "?lang=" + encodeURIComponent(lang.value) + "&text=" + encodeURIComponent(text), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (data) {
+            if (!data || !data.latin) { return; }
+            out.textContent = out.getAttribute("data-label") + " ";
+            var strong = document.createElement("strong"); strong.textContent = data.latin; out.appendChild(strong);
+            var button = document.createElement("button");
+            button.type = "button"; button.className = "btn btn-sm btn-link"; button.textContent = out.getAttribute("data-use");
+            button.addEventListener("click", function () {
+              fetch(url + "?lang=" + encodeURIComponent(lang.value) + "&text=" + encodeURIComponent(given.value.trim()), {credentials: "same-origin"})
+                .then(function (r) { return r.json(); })
+                .then(function (g) { profile.querySelector("[data-translit-target=given]").value = g.latin.toUpperCase(); });
+              fetch(url + "?lang=" + encodeURIComponent(lang.value) + "&text=" + encodeURIComponent(family.value.trim()), {credentials: "same-origin"})
+                .then(function (r) { return r.json(); })
+                .then(function (f) { profile.querySelector("[data-translit-target=family]").value = f.latin.toUpperCase(); });
+            });
+            out.appendChild(button);
+          });
+      };
+      [given, family, lang].forEach(function (el) {
+        if (el) { el.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(suggest, 300); }); }
+      });
+    }
+  });
+})();
