@@ -16,6 +16,7 @@ class Defaults:
     LOG_LEVEL = "INFO"
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
+    WTF_I18N_ENABLED = False  # portal.forms translates WTForms' messages with our catalogue
     WTF_CSRF_TIME_LIMIT = None  # a student filling a long form overnight must not lose it
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -5,9 +5,78 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field
+from wtforms import Form as PlainForm
 from wtforms.validators import ValidationError
+
+
+class _BabelTranslations:
+    """Let WTForms' own messages come from the project's catalogue, in the user's language.
+
+    WTForms ships no Kyrgyz catalogue, so its messages are translated with ours; the markers
+    below put them there. Formatting stays with WTForms, hence the raw (unformatted) calls.
+    """
+
+    def gettext(self, string: str) -> str:
+        """Translate a message."""
+        return get_translations().gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """Translate a message with a plural."""
+        return get_translations().ngettext(singular, plural, n)
+
+
+_TRANSLATIONS = _BabelTranslations()
+
+
+class _Meta:
+    def get_translations(self, form: Any) -> _BabelTranslations:
+        return _TRANSLATIONS
+
+
+class KopirForm(FlaskForm):
+    """Base of the portal's forms: CSRF from Flask-WTF, messages from our catalogue."""
+
+    class Meta(_Meta):
+        """Translate WTForms' messages with the project's catalogue."""
+
+
+class SubForm(PlainForm):
+    """Base of forms nested in another (no CSRF of their own), translated likewise."""
+
+    class Meta(_Meta):
+        """Translate WTForms' messages with the project's catalogue."""
+
+
+def _wtforms_messages() -> None:  # pragma: no cover - never called; marks strings for extraction
+    from flask_babel import gettext, ngettext
+
+    gettext("This field is required.")
+    gettext("Not a valid choice.")
+    gettext("Not a valid date value.")
+    gettext("Not a valid decimal value.")
+    gettext("Not a valid integer value.")
+    gettext("Not a valid float value.")
+    gettext("Invalid input.")
+    gettext("Invalid Choice: could not coerce.")
+    gettext("Field must be equal to %(other_name)s.")
+    gettext("Number must be between %(min)s and %(max)s.")
+    gettext("Number must be at least %(min)s.")
+    gettext("Number must be at most %(max)s.")
+    gettext("Field must be between %(min)d and %(max)d characters long.")
+    ngettext(
+        "Field cannot be longer than %(max)d character.",
+        "Field cannot be longer than %(max)d characters.",
+        1,
+    )
+    ngettext(
+        "Field must be at least %(min)d character long.",
+        "Field must be at least %(min)d characters long.",
+        1,
+    )
 
 
 def clean_text(value: Any) -> Any:

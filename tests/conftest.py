@@ -129,7 +129,7 @@ class Browser:
         return self.last_token
 
     def post(self, url: str, data: dict | None = None, **kwargs):
-        """Post a form with the session's current CSRF token, read from a page as a browser would."""
+        """Post a form with the session's CSRF token, read from a page as a browser does."""
         data = dict(data or {})
         if "csrf_token" not in data:
             self.last_token = None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.applications.services import MOTIVATION_MAX
+from portal.forms import KopirForm as FlaskForm
 from portal.forms import clean_text
 from portal.i18n import current_locale
 from portal.programs.models import Program

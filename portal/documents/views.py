@@ -72,9 +72,9 @@ def remove(document_id: int) -> Response:
     document = load_or_404(
         Document, document_id, lambda d: d.application.student_id == current_user.id
     )
-    from flask_wtf import FlaskForm
+    from portal.applications.forms import ConfirmForm
 
-    if FlaskForm().validate_on_submit() and can_edit_application(document.application):
+    if ConfirmForm().validate_on_submit() and can_edit_application(document.application):
         services.remove_document(document)
         flash(_("The document is removed."), "info")
     return redirect(url_for("documents.manage", application_id=document.application_id))

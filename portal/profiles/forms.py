@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
@@ -28,7 +27,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import NoMarkup, clean_text
+from portal.forms import KopirForm as FlaskForm
+from portal.forms import NoMarkup, SubForm, clean_text
 from portal.identity import (
     IdError,
     check_national_id,
@@ -37,7 +37,7 @@ from portal.identity import (
     normalize_national_id,
     normalize_phone,
 )
-from portal.reference import CEFR_LEVELS, gpa_range, normalize_gpa
+from portal.reference import CEFR_LEVELS, GPA_SCALES, gpa_range, normalize_gpa
 
 ID_ERRORS = {
     IdError.FORMAT: _l("This number does not have the right format."),
@@ -87,7 +87,32 @@ def _upper(value: str | None) -> str | None:
     return re.sub(r"\s+", "", value).upper() if isinstance(value, str) else value
 
 
-class LanguageSkillForm(Form):
+class SmallIntegerField(IntegerField):
+    """An integer field that refuses absurdly long numbers before anything compares them."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        """Parse at most six digits (WTForms' range check overflows on huge integers)."""
+        if valuelist and len(valuelist[0].strip()) > 6:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+        super().process_formdata(valuelist)
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal field that refuses NaN, infinities and absurdly long numbers."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        """Parse the number, then refuse what is not a plain finite value."""
+        if valuelist and len(valuelist[0].strip()) > 12:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+
+class LanguageSkillForm(SubForm):
     """One language and the level the student has in it."""
 
     language = SelectField(_l("Language"), choices=[], validate_choice=False, default="")
@@ -187,12 +212,12 @@ class ProfileForm(FlaskForm):
     )
     study_level = SelectField(_l("Study level"), choices=[], coerce=str, default="")
     isced_code = SelectField(_l("Field of study (ISCED-F 2013)"), choices=[], default="")
-    year_of_study = IntegerField(
+    year_of_study = SmallIntegerField(
         _l("Year of study"),
         validators=[Optional(), NumberRange(min=1, max=10)],
         render_kw={"inputmode": "numeric", "min": 1, "max": 10},
     )
-    gpa = DecimalField(
+    gpa = FiniteDecimalField(
         _l("Grade point average"),
         places=2,
         validators=[Optional(), NumberRange(min=0, max=100)],
@@ -249,7 +274,7 @@ class ProfileForm(FlaskForm):
         """Check the GPA against its scale's range."""
         if field.data is None:
             return
-        if not self.gpa_scale.data:
+        if self.gpa_scale.data not in GPA_SCALES:
             raise ValidationError(_l("Please choose the grading scale as well."))
         low, high = gpa_range(self.gpa_scale.data)
         if not (low <= field.data <= high):

@@ -46,9 +46,9 @@ def fill_everything(browser, app_id: int) -> None:
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/applications/{app_id}/questions")
     with browser.client.application.app_context():
-        question_id = db.session.scalar(
-            sa.select(Program).where(Program.slug == "altai")
-        ).questions[0].id
+        question_id = (
+            db.session.scalar(sa.select(Program).where(Program.slug == "altai")).questions[0].id
+        )
     response = browser.post(
         f"/applications/{app_id}/questions", {f"q{question_id}": "Belukha", "next": "1"}
     )
@@ -72,7 +72,11 @@ def test_full_journey(app, browser, setup):
         assert application.state == "submitted" and application.submitted_at is not None
         assert application.profile_snapshot["latin_family_name"] == "BOKEIKHANOV"
         [event] = application.events
-        assert (event.from_state, event.to_state, event.actor_role) == ("draft", "submitted", "student")
+        assert (event.from_state, event.to_state, event.actor_role) == (
+            "draft",
+            "submitted",
+            "student",
+        )
     dashboard = browser.get("/applications/").get_data(as_text=True)
     assert "Submitted" in dashboard and "Programme" in dashboard
     # After submit the application is read-only.
@@ -119,8 +123,9 @@ def test_applying_twice_resumes_the_same_application(app, browser, setup):
 
 def test_database_refuses_a_second_application_to_the_same_programme(app, setup):
     with app.app_context():
-        student = db.session.scalar(sa.text("SELECT id FROM users WHERE email = :e"),
-                                    {"e": setup.student_email})
+        student = db.session.scalar(
+            sa.text("SELECT id FROM users WHERE email = :e"), {"e": setup.student_email}
+        )
         db.session.add(Application(student_id=student, program_id=setup.program_id, answers={}))
         db.session.commit()
         db.session.add(Application(student_id=student, program_id=setup.program_id, answers={}))
@@ -194,18 +199,29 @@ def test_another_students_application_and_documents_answer_404(app, browser, oth
         doc_id = db.session.scalar(sa.select(Document.id))
         factories.user(email="intruder@example.ru")
     other_browser.login("intruder@example.ru", factories.PASSWORD)
-    for url in (f"/applications/{app_id}", f"/applications/{app_id}/profile",
-                f"/applications/{app_id}/motivation", f"/applications/{app_id}/review",
-                f"/applications/{app_id}/documents", f"/documents/{doc_id}"):
+    for url in (
+        f"/applications/{app_id}",
+        f"/applications/{app_id}/profile",
+        f"/applications/{app_id}/motivation",
+        f"/applications/{app_id}/review",
+        f"/applications/{app_id}/documents",
+        f"/documents/{doc_id}",
+    ):
         assert other_browser.get(url).status_code == 404, url
-    for url in (f"/applications/{app_id}/submit", f"/applications/{app_id}/withdraw",
-                f"/documents/{doc_id}/remove", f"/applications/{app_id}/motivation"):
+    for url in (
+        f"/applications/{app_id}/submit",
+        f"/applications/{app_id}/withdraw",
+        f"/documents/{doc_id}/remove",
+        f"/applications/{app_id}/motivation",
+    ):
         assert other_browser.post(url, {"motivation": "x"}).status_code == 404, url
     assert browser.get(f"/documents/{doc_id}").status_code == 200
 
 
-@pytest.mark.parametrize("url", ["/applications/", "/applications/1", "/profile/",
-                                 "/applications/1/documents", "/documents/1"])
+@pytest.mark.parametrize(
+    "url",
+    ["/applications/", "/applications/1", "/profile/", "/applications/1/documents", "/documents/1"],
+)
 def test_anonymous_users_are_sent_to_log_in(browser, url):
     response = browser.get(url)
     assert response.status_code == 302

@@ -79,7 +79,10 @@ def test_registering_a_taken_address_looks_the_same_and_creates_nothing(app, bro
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 2
     subjects = sorted(m["Subject"] for m in outbox_messages(app))
-    assert subjects == ["Confirm your e-mail address", "Someone tried to register with your address"]
+    assert subjects == [
+        "Confirm your e-mail address",
+        "Someone tried to register with your address",
+    ]
 
 
 def test_login_error_does_not_say_which_part_was_wrong(app, browser):
@@ -96,13 +99,21 @@ def test_login_error_does_not_say_which_part_was_wrong(app, browser):
 def test_login_refuses_off_site_next(app, browser):
     with app.app_context():
         factories.user(email="s@example.kz")
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"):
+    for target in (
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ):
         browser.client.get("/")  # keep the session
         browser.get(f"/account/login?next={target}")
         response = browser.client.post(
             f"/account/login?next={target}",
-            data={"email": "s@example.kz", "password": factories.PASSWORD,
-                  "csrf_token": browser.token()},
+            data={
+                "email": "s@example.kz",
+                "password": factories.PASSWORD,
+                "csrf_token": browser.token(),
+            },
         )
         assert response.status_code == 302
         location = response.headers["Location"]
@@ -183,13 +194,26 @@ def test_registration_form_explains_each_mistake(browser, email, password, confi
     assert error in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("url", ["/account/register", "/account/login", "/account/forgot",
-                                 "/account/resend", "/account/language", "/account/logout"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/account/register",
+        "/account/login",
+        "/account/forgot",
+        "/account/resend",
+        "/account/language",
+        "/account/logout",
+    ],
+)
 def test_post_without_csrf_token_is_refused(app, browser, url):
     response = browser.client.post(
         url,
-        data={"email": "a@example.kz", "password": "Long-enough-1", "confirm": "Long-enough-1",
-              "lang": "kk"},
+        data={
+            "email": "a@example.kz",
+            "password": "Long-enough-1",
+            "confirm": "Long-enough-1",
+            "lang": "kk",
+        },
     )
     assert response.status_code == 400
     assert "Your session expired" in response.get_data(as_text=True)
@@ -202,7 +226,9 @@ def test_login_is_rate_limited(app, browser):
     try:
         browser.get("/account/login")
         codes = [
-            browser.post("/account/login", {"email": "x@example.kz", "password": "wrong"}).status_code
+            browser.post(
+                "/account/login", {"email": "x@example.kz", "password": "wrong"}
+            ).status_code
             for _ in range(5)
         ]
     finally:
@@ -242,8 +268,16 @@ def test_create_user_cli(app):
     with app.app_context():
         factories.institution(schac="nsu.ru", country="RU")
     result = runner.invoke(
-        args=["portal", "create-user", "--role", "coordinator", "--email", "C@NSU.RU",
-              "--institution", "nsu.ru"],
+        args=[
+            "portal",
+            "create-user",
+            "--role",
+            "coordinator",
+            "--email",
+            "C@NSU.RU",
+            "--institution",
+            "nsu.ru",
+        ],
         input="\n\n",
     )
     assert result.exit_code == 0, result.output
@@ -253,13 +287,31 @@ def test_create_user_cli(app):
         user = db.session.scalar(sa.select(User).where(User.email == "c@nsu.ru"))
         assert user.check_password(generated)
     duplicate = runner.invoke(
-        args=["portal", "create-user", "--role", "admin", "--email", "c@nsu.ru",
-              "--password", "long-password-1"]
+        args=[
+            "portal",
+            "create-user",
+            "--role",
+            "admin",
+            "--email",
+            "c@nsu.ru",
+            "--password",
+            "long-password-1",
+        ]
     )
     assert duplicate.exit_code != 0 and "exists" in duplicate.output
     unknown = runner.invoke(
-        args=["portal", "create-user", "--role", "partner", "--email", "p@x.kg",
-              "--institution", "nope.kg", "--password", "long-password-1"]
+        args=[
+            "portal",
+            "create-user",
+            "--role",
+            "partner",
+            "--email",
+            "p@x.kg",
+            "--institution",
+            "nope.kg",
+            "--password",
+            "long-password-1",
+        ]
     )
     assert unknown.exit_code != 0 and "no institution" in unknown.output
 

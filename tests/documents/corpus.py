@@ -126,7 +126,7 @@ def make_pdf_with_hidden_js() -> bytes:
     return data.replace(b"/JavaScript", b"/J#61vaScript").replace(b"/JS ", b"/J#53 ")
 
 
-def make_encrypted_pdf(password: str = "secret") -> bytes:  # noqa: S107
+def make_encrypted_pdf(password: str = "secret") -> bytes:
     """Needs a password to open: cannot be checked, so must be refused."""
     writer = _blank_writer()
     writer.encrypt(user_password=password, algorithm="RC4-128")

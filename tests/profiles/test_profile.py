@@ -20,8 +20,10 @@ def iin_for(birth: date, male: bool) -> str:
         digits = [int(c) for c in first11]
         check = sum(d * w for d, w in zip(digits, range(1, 12), strict=True)) % 11
         if check == 10:
-            check = sum(d * w for d, w in zip(digits, (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2),
-                                                  strict=True)) % 11
+            check = (
+                sum(d * w for d, w in zip(digits, (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2), strict=True))
+                % 11
+            )
         if check != 10:
             return first11 + str(check)
     raise AssertionError("no IIN found")
@@ -97,7 +99,9 @@ def test_kazakh_student_fills_the_profile_in_kazakh(app, browser, student):
 
 
 def test_profile_can_be_saved_incomplete(app, browser, student):
-    response = browser.post("/profile/", {"native_given_names": "Айгерім", "languages-0-language": ""})
+    response = browser.post(
+        "/profile/", {"native_given_names": "Айгерім", "languages-0-language": ""}
+    )
     assert response.status_code == 302
     assert saved_profile(app).native_given_names == "Айгерім"
 
@@ -109,10 +113,14 @@ def test_profile_can_be_saved_incomplete(app, browser, student):
         ({"national_id": "12345"}, "right format"),
         ({"national_id": iin_for(date(2003, 5, 18), male=True)}, "date of birth differs"),
         ({"national_id": iin_for(date(2003, 5, 17), male=False)}, "gender digit differs"),
-        ({"citizenship": "RU", "national_id": "112-233-445 96", "phone": "+7 916 123-45-67"},
-         "check digit is wrong"),
-        ({"citizenship": "KG", "national_id": "23102200312345", "phone": "+996 555 123 456"},
-         "impossible date"),
+        (
+            {"citizenship": "RU", "national_id": "112-233-445 96", "phone": "+7 916 123-45-67"},
+            "check digit is wrong",
+        ),
+        (
+            {"citizenship": "KG", "national_id": "23102200312345", "phone": "+996 555 123 456"},
+            "impossible date",
+        ),
         ({"phone": "12345"}, "not a valid phone number"),
         ({"birth_date": "17.05.2003"}, "Not a valid date value"),
         ({"birth_date": "2099-01-01"}, "cannot be in the future"),
@@ -137,29 +145,53 @@ def test_profile_refuses_bad_input_with_a_message_beside_the_field(
     response = browser.post("/profile/", profile_data(student, **changes))
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert message in text, text[text.find("invalid-feedback") - 200:][:2000]
+    assert message in text, text[text.find("invalid-feedback") - 200 :][:2000]
     assert saved_profile(app) is None
 
 
 def test_russian_and_kyrgyz_identifiers_are_accepted(app, browser, student):
-    response = browser.post("/profile/", profile_data(
-        student, citizenship="RU", national_id="112-233-445 95", phone="+7 916 123-45-67",
-        native_name_lang="ru", native_given_names="Иван", native_family_name="Петров",
-        latin_given_names="IVAN", latin_family_name="PETROV"))
+    response = browser.post(
+        "/profile/",
+        profile_data(
+            student,
+            citizenship="RU",
+            national_id="112-233-445 95",
+            phone="+7 916 123-45-67",
+            native_name_lang="ru",
+            native_given_names="Иван",
+            native_family_name="Петров",
+            latin_given_names="IVAN",
+            latin_family_name="PETROV",
+        ),
+    )
     assert response.status_code == 302
     assert saved_profile(app).national_id == "112-233-445 95"
     assert saved_profile(app).phone == "+79161234567"
-    response = browser.post("/profile/", profile_data(
-        student, citizenship="KG", national_id="21705200312345", phone="0555 123 456",
-        native_name_lang="ky", native_given_names="Айбек", native_family_name="Үсөнов",
-        latin_given_names="AIBEK", latin_family_name="USONOV"))
+    response = browser.post(
+        "/profile/",
+        profile_data(
+            student,
+            citizenship="KG",
+            national_id="21705200312345",
+            phone="0555 123 456",
+            native_name_lang="ky",
+            native_given_names="Айбек",
+            native_family_name="Үсөнов",
+            latin_given_names="AIBEK",
+            latin_family_name="USONOV",
+        ),
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     assert saved_profile(app).phone == "+996555123456"
 
 
 def test_other_university_by_name(app, browser, student):
-    response = browser.post("/profile/", profile_data(
-        student, home_institution="-1", home_institution_other="Tomsk State University"))
+    response = browser.post(
+        "/profile/",
+        profile_data(
+            student, home_institution="-1", home_institution_other="Tomsk State University"
+        ),
+    )
     assert response.status_code == 302
     profile = saved_profile(app)
     assert profile.home_institution_id is None

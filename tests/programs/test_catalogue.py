@@ -16,20 +16,38 @@ def catalogue(app):
     with app.app_context():
         kz = factories.institution(schac="vku.edu.kz", country="KZ", timezone="Asia/Almaty")
         ru = factories.institution(
-            schac="nsu.ru", country="RU", timezone="Asia/Novosibirsk",
+            schac="nsu.ru",
+            country="RU",
+            timezone="Asia/Novosibirsk",
             names={"en": "Novosibirsk State University", "ru": "Новосибирский университет"},
         )
         kg = factories.institution(schac="knu.kg", country="KG", timezone="Asia/Bishkek")
-        factories.program(kz, slug="altai-geo", kind="summer_school", language="en",
-                          isced_code="052",
-                          titles={"en": "Altai Geoecology", "kk": "Алтай геоэкологиясы"})
-        factories.program(ru, slug="nsu-maths", kind="exchange_semester", language="ru",
-                          isced_code="054",
-                          titles={"en": "Mathematics semester", "ru": "Семестр математики"})
-        factories.program(kg, slug="knu-econ", kind="double_degree", language="ru",
-                          isced_code="031", titles={"en": "Regional economics"},
-                          opens_at=utcnow() - timedelta(days=30),
-                          closes_at=utcnow() - timedelta(days=1))
+        factories.program(
+            kz,
+            slug="altai-geo",
+            kind="summer_school",
+            language="en",
+            isced_code="052",
+            titles={"en": "Altai Geoecology", "kk": "Алтай геоэкологиясы"},
+        )
+        factories.program(
+            ru,
+            slug="nsu-maths",
+            kind="exchange_semester",
+            language="ru",
+            isced_code="054",
+            titles={"en": "Mathematics semester", "ru": "Семестр математики"},
+        )
+        factories.program(
+            kg,
+            slug="knu-econ",
+            kind="double_degree",
+            language="ru",
+            isced_code="031",
+            titles={"en": "Regional economics"},
+            opens_at=utcnow() - timedelta(days=30),
+            closes_at=utcnow() - timedelta(days=1),
+        )
     return None
 
 
@@ -68,8 +86,15 @@ def test_catalogue_filters_and_search(browser, catalogue, query, expected):
 
 
 def test_catalogue_survives_hostile_queries(browser, catalogue):
-    for query in ("page=-1", "page=abc", "page=99999999999", "q=" + "x" * 5000,
-                  "q=<script>alert(1)</script>", "country=%00", "open_now=%ff"):
+    for query in (
+        "page=-1",
+        "page=abc",
+        "page=99999999999",
+        "q=" + "x" * 5000,
+        "q=<script>alert(1)</script>",
+        "country=%00",
+        "open_now=%ff",
+    ):
         response = browser.get(f"/programs?{query}")
         assert response.status_code in (200, 404), query
         assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
