@@ -49,11 +49,11 @@ run: system-deps $(VENV)/.installed instance/config.py translations seed
 
 test: DEBIAN_SET = test
 test: system-deps $(VENV)/.installed-test instance/config.py translations
-	$(BIN)/ruff check portal tests benchmarks
+	$(BIN)/ruff check portal tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check portal tests benchmarks
+	$(BIN)/ruff check portal tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
