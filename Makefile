@@ -33,7 +33,7 @@ translations: $(VENV)/.installed
 
 translations-update: $(VENV)/.installed
 	$(BIN)/pybabel extract -F portal/babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Kopir -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-location --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --ignore-obsolete --no-fuzzy-matching
 
 db: $(VENV)/.installed instance/config.py
 	$(BIN)/flask db upgrade
@@ -51,6 +51,7 @@ test: DEBIAN_SET = test
 test: system-deps $(VENV)/.installed-test instance/config.py translations
 	$(BIN)/ruff check portal tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "Screenshots of the browser tests: $(CURDIR)/test-artifacts/screenshots/"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check portal tests

@@ -23,6 +23,9 @@ class Defaults:
     LANGUAGES = ("en", "ru", "kk", "ky")
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     UPLOAD_MAX_PIXELS = 40_000_000
+    # An oversize body is read and dropped up to this size, so the browser gets our page and not
+    # a reset connection; beyond it the connection is closed.
+    DRAIN_MAX_BYTES = 256 * 1024 * 1024
     # A request may carry one file plus form fields; anything larger is refused before it is read.
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
     MAIL_SERVER: str | None = None
@@ -101,6 +104,9 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
             )
         # Development only: a key per process, so nothing signed survives a restart by accident.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        # Room for one document plus the form around it; a larger body is refused unread.
+        app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 512 * 1024
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://") or uri.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.

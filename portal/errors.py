@@ -56,6 +56,25 @@ def _messages(code: int) -> tuple[str, str]:
     )
 
 
+def _drain_request_body() -> None:
+    """Read and drop what is left of a refused upload, so the client sees the answer."""
+    from flask import current_app
+
+    environ = request.environ
+    remaining = min(request.content_length or 0, current_app.config["DRAIN_MAX_BYTES"])
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 1024 * 1024))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+    except OSError:  # the client gave up; nothing to answer
+        pass
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -72,6 +91,8 @@ def init_app(app: Flask) -> None:
                     "page and send it again."
                 ),
             )
+        if error.code == 413:
+            _drain_request_body()
         title, message = _messages(error.code)
         response = _render(error.code, title, message)
         return response

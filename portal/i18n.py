@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Flask, current_app, has_request_context, request, session
@@ -42,7 +43,7 @@ _ZONES = frozenset(available_timezones())
 def select_timezone() -> str:
     """Pick the viewer's time zone: the browser's (a cookie our script sets), else UTC."""
     if has_request_context():
-        zone = request.cookies.get("tz", "")
+        zone = unquote(request.cookies.get("tz", ""))
         if zone in _ZONES:
             return zone
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -52,7 +52,11 @@ def manage(application_id: int) -> str | Response:
             return redirect(url_for("applications.detail", application_id=application.id))
         else:
             flash(_("The document is uploaded."), "success")
-            return redirect(url_for("documents.manage", application_id=application.id))
+            target = url_for("documents.manage", application_id=application.id)
+            if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                # The page's script shows upload progress; it navigates itself, keeping the flash.
+                return jsonify({"location": target})
+            return redirect(target)
     elif form.is_submitted():
         status = 422
     return render_template(

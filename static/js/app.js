@@ -6,7 +6,7 @@
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && document.cookie.indexOf("tz=" + zone) === -1) {
-      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
     }
   } catch (e) { /* old browser: the server shows UTC */ }
 
@@ -41,6 +41,7 @@
         if (bar) { bar.classList.remove("d-none"); }
         var xhr = new XMLHttpRequest();
         xhr.open("POST", form.action || window.location.href);
+        xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
         xhr.upload.addEventListener("progress", function (e) {
           if (e.lengthComputable && inner) {
             var pct = Math.round((e.loaded / e.total) * 100);
@@ -49,9 +50,13 @@
           }
         });
         xhr.addEventListener("load", function () {
-          // The server answers with a page (redirected or with errors): show it as a normal load would.
+          var type = xhr.getResponseHeader("Content-Type") || "";
+          if (xhr.status === 200 && type.indexOf("application/json") === 0) {
+            window.location.assign(JSON.parse(xhr.responseText).location);
+            return;
+          }
+          // A refusal comes back as the page with the message beside the field: show it.
           document.open(); document.write(xhr.responseText); document.close();
-          if (xhr.responseURL) { window.history.replaceState(null, "", xhr.responseURL); }
         });
         xhr.addEventListener("error", function () { form.submit(); });
         xhr.send(new FormData(form));

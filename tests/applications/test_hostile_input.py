@@ -23,10 +23,23 @@ FUZZ = settings(
 )
 nasty_text = st.one_of(
     st.text(max_size=300),
-    st.sampled_from([
-        "<script>alert(1)</script>", "Аsеl", "\u202eevil", "\x00", "' OR 1=1 --", "%s%n",
-        "ӘҒҚҢӨҰҮҺІ", "9" * 400, "2003-02-31", "-1", "1e309", "NaN", "../../etc/passwd",
-    ]),
+    st.sampled_from(
+        [
+            "<script>alert(1)</script>",
+            "Аsеl",
+            "\u202eevil",
+            "\x00",
+            "' OR 1=1 --",
+            "%s%n",
+            "ӘҒҚҢӨҰҮҺІ",
+            "9" * 400,
+            "2003-02-31",
+            "-1",
+            "1e309",
+            "NaN",
+            "../../etc/passwd",
+        ]
+    ),
 )
 
 
@@ -37,16 +50,34 @@ def logged_in(app, browser, setup):
 
 
 @FUZZ
-@given(data=st.dictionaries(
-    st.sampled_from([
-        "native_given_names", "latin_family_name", "birth_date", "gender", "citizenship",
-        "national_id", "passport_number", "phone", "home_institution", "study_level",
-        "isced_code", "year_of_study", "gpa", "gpa_scale", "languages-0-language",
-        "languages-0-level", "languages-7-language", "languages-99-level",
-    ]),
-    nasty_text,
-    max_size=8,
-))
+@given(
+    data=st.dictionaries(
+        st.sampled_from(
+            [
+                "native_given_names",
+                "latin_family_name",
+                "birth_date",
+                "gender",
+                "citizenship",
+                "national_id",
+                "passport_number",
+                "phone",
+                "home_institution",
+                "study_level",
+                "isced_code",
+                "year_of_study",
+                "gpa",
+                "gpa_scale",
+                "languages-0-language",
+                "languages-0-level",
+                "languages-7-language",
+                "languages-99-level",
+            ]
+        ),
+        nasty_text,
+        max_size=8,
+    )
+)
 def test_profile_form_never_fails_with_a_500(browser, logged_in, data):
     response = browser.post("/profile/", data)
     assert response.status_code in (302, 422)
@@ -55,8 +86,9 @@ def test_profile_form_never_fails_with_a_500(browser, logged_in, data):
 @FUZZ
 @given(motivation=nasty_text, save=st.sampled_from(["save", "next"]))
 def test_motivation_form_never_fails_with_a_500(app, browser, logged_in, motivation, save):
-    response = browser.post(f"/applications/{logged_in}/motivation",
-                            {"motivation": motivation, save: "1"})
+    response = browser.post(
+        f"/applications/{logged_in}/motivation", {"motivation": motivation, save: "1"}
+    )
     assert response.status_code in (302, 422)
     with app.app_context():
         stored = db.session.get(Application, logged_in).motivation or ""
@@ -64,10 +96,13 @@ def test_motivation_form_never_fails_with_a_500(app, browser, logged_in, motivat
 
 
 @FUZZ
-@given(query=st.dictionaries(
-    st.sampled_from(["q", "kind", "country", "language", "field", "open_now", "page", "lang"]),
-    nasty_text, max_size=5,
-))
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["q", "kind", "country", "language", "field", "open_now", "page", "lang"]),
+        nasty_text,
+        max_size=5,
+    )
+)
 def test_catalogue_never_fails_with_a_500(browser, query):
     response = browser.client.get("/programs", query_string=query)
     assert response.status_code in (200, 404)
@@ -83,8 +118,9 @@ def test_account_forms_never_fail_with_a_500(browser, email, password):
 
 @FUZZ
 @given(payload=st.binary(max_size=4096), name=nasty_text, kind=nasty_text)
-def test_uploads_of_arbitrary_bytes_never_fail_with_a_500(app, browser, logged_in, payload,
-                                                          name, kind):
+def test_uploads_of_arbitrary_bytes_never_fail_with_a_500(
+    app, browser, logged_in, payload, name, kind
+):
     response = upload(browser, logged_in, kind, payload, name or "x")
     assert response.status_code in (302, 422)
 
@@ -106,8 +142,7 @@ def test_uploads_of_arbitrary_bytes_never_fail_with_a_500(app, browser, logged_i
         (corpus.make_encrypted_pdf, "password"),
     ],
 )
-def test_hostile_files_are_refused_with_a_clear_message(app, browser, logged_in, builder,
-                                                          message):
+def test_hostile_files_are_refused_with_a_clear_message(app, browser, logged_in, builder, message):
     response = upload(browser, logged_in, "transcript", builder(), "transcript.pdf")
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -211,6 +246,8 @@ def test_mixed_script_names_and_markup_never_reach_the_database(app, browser, lo
     with app.app_context():
         from portal.profiles.models import StudentProfile
 
-        profile = db.session.get(StudentProfile, db.session.scalar(sa.select(StudentProfile.user_id)))
+        profile = db.session.get(
+            StudentProfile, db.session.scalar(sa.select(StudentProfile.user_id))
+        )
         assert profile.native_given_names == "Әлихан"  # unchanged by the refused form
     assert io  # keep the import for the upload helper's multipart use

@@ -30,7 +30,9 @@ def source_messages() -> set[str]:
     """Extract the msgids from the code and templates, as `make translations-update` does."""
     found: set[str] = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map=METHODS, keywords=KEYWORDS,
+        str(ROOT),
+        method_map=METHODS,
+        keywords=KEYWORDS,
         options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
