@@ -7,7 +7,14 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    get_locale,
+)
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша", "ky": "Кыргызча"}
@@ -63,10 +70,20 @@ def pick(mapping: dict[str, str] | None, locale: str | None = None) -> str:
     return mapping.get(locale) or mapping.get("en") or next(iter(mapping.values()), "")
 
 
+def _wall_clock(local: datetime) -> str:
+    """Format a date and time to the minute, the way the user's locale writes them."""
+    return f"{format_date(local, 'medium')}, {format_time(local, 'short', rebase=False)}"
+
+
+def when(value: datetime) -> str:
+    """Format an aware datetime in the viewer's time zone, to the minute."""
+    return _wall_clock(value.astimezone(ZoneInfo(select_timezone())))
+
+
 def in_zone(value: datetime, zone: str) -> str:
     """Format an aware datetime as wall-clock time in a time zone, with the zone's name."""
     local = value.astimezone(ZoneInfo(zone))
-    return f"{format_datetime(local, 'medium', rebase=False)} ({zone}, UTC{local:%z})"
+    return f"{_wall_clock(local)} ({zone}, UTC{local:%z})"
 
 
 def init_app(app: Flask) -> None:
@@ -117,6 +134,7 @@ def init_app(app: Flask) -> None:
     }
 
     app.jinja_env.filters["in_zone"] = in_zone
+    app.jinja_env.filters["when"] = when
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if isinstance(value, date) else ""
     )

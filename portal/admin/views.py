@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from portal.access import role_required
 from portal.auth import services
 from portal.auth.forms import StaffUserForm
-from portal.auth.models import Role, User
+from portal.auth.models import ROLE_LABELS, Role, User
 from portal.extensions import db
 from portal.i18n import current_locale
 from portal.institutions.models import Institution
@@ -48,5 +48,5 @@ def users() -> str | Response:
         sa.select(User).options(sa.orm.joinedload(User.institution)).order_by(User.role, User.email)
     ).all()
     return render_template(
-        "admin/users.html", form=form, accounts=accounts, created=created
+        "admin/users.html", form=form, accounts=accounts, created=created, role_labels=ROLE_LABELS
     ), status

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, Field, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from portal.auth.models import Role
+from portal.auth.models import ROLE_LABELS, Role
 from portal.forms import KopirForm as FlaskForm
 from portal.forms import clean_text
 
@@ -114,12 +114,7 @@ class StaffUserForm(FlaskForm):
     email = _email_field()
     role = SelectField(
         _l("Role"),
-        choices=[
-            (Role.REVIEWER.value, _l("Reviewer")),
-            (Role.COORDINATOR.value, _l("Coordinator")),
-            (Role.PARTNER.value, _l("Partner")),
-            (Role.ADMIN.value, _l("Administrator")),
-        ],
+        choices=[(role.value, ROLE_LABELS[role]) for role in Role if role != Role.STUDENT],
     )
     institution = SelectField(_l("Institution"), coerce=int, validate_choice=True)
     password = StringField(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,6 +30,14 @@ class Role(StrEnum):
     PARTNER = "partner"
     ADMIN = "admin"
 
+
+ROLE_LABELS = {
+    Role.STUDENT: _l("Student"),
+    Role.REVIEWER: _l("Reviewer"),
+    Role.COORDINATOR: _l("Coordinator"),
+    Role.PARTNER: _l("Partner"),
+    Role.ADMIN: _l("Administrator"),
+}
 
 STAFF_ROLES = frozenset({Role.REVIEWER, Role.COORDINATOR, Role.PARTNER, Role.ADMIN})
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.access import role_required
 from portal.auth.models import Role
+from portal.auth.views import safe_next
 from portal.extensions import db
 from portal.i18n import current_locale
 from portal.identity import suggest_latin_name
@@ -70,7 +71,8 @@ def edit() -> str | Response:
     if request.method == "POST" and form.validate():
         save_profile(current_user, form)
         flash(_("Your profile is saved."), "success")
-        return redirect(url_for("profiles.edit"))
+        # Back to the application the student came from, if any (same-site paths only).
+        return redirect(safe_next(request.args.get("next"), fallback="profiles.edit"))
     if request.method == "POST":
         flash(_("Please correct the fields marked below; nothing was saved yet."), "danger")
     profile = current_user.profile

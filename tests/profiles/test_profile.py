@@ -210,3 +210,10 @@ def test_staff_have_no_student_profile_page(app, browser):
         factories.user("coordinator", email="c@example.kz")
     browser.login("c@example.kz", factories.PASSWORD)
     assert browser.get("/profile/").status_code == 404
+
+
+def test_saving_returns_to_the_application_but_never_off_site(app, browser, student):
+    response = browser.post("/profile/?next=/applications/7/profile", profile_data(student))
+    assert response.headers["Location"].endswith("/applications/7/profile")
+    response = browser.post("/profile/?next=//evil.example/x", profile_data(student))
+    assert response.headers["Location"].endswith("/profile/")
