@@ -19,6 +19,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="../static",
     )
     load_config(app, test_config)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     # Alembic announces every plugin it loads at INFO; that is noise in `make run`.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -36,10 +37,13 @@ class Defaults:
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "Kopir <no-reply@kopir.localhost>"
     MAIL_MAX_ATTEMPTS = 8
-    MAIL_SEND_AFTER_COMMIT = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    # Generous: a whole dormitory may register from one address the night before a deadline.
+    RATELIMIT_REGISTER = "30 per hour"
+    # How many reverse proxies stand in front (X-Forwarded-For/-Proto are trusted that deep).
+    PROXY_COUNT = 0
     EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600
     RESET_TOKEN_MAX_AGE = 2 * 3600
     SESSION_COOKIE_HTTPONLY = True
@@ -69,6 +73,9 @@ ENV_SETTINGS: dict[str, type] = {
     "PREFERRED_URL_SCHEME": str,
     "BASE_URL": str,
     "SESSION_COOKIE_SECURE": bool,
+    "PROXY_COUNT": int,
+    "TRUSTED_HOSTS": list,
+    "RATELIMIT_REGISTER": str,
 }
 
 
@@ -76,6 +83,8 @@ def _parse(value: str, kind: type) -> Any:
     """Turn an environment string into the setting's type."""
     if kind is bool:
         return value.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is list:
+        return [item.strip() for item in value.split(",") if item.strip()]
     return kind(value)
 
 
@@ -93,8 +102,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
             if key in os.environ:
                 app.config[name] = _parse(os.environ[key], kind)
                 break
-    if "DATABASE_URL" in os.environ:
-        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    for key in ("KOPIR_DATABASE_URL", "DATABASE_URL"):
+        if key in os.environ:
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ[key]
+            break
     if overrides:
         app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
@@ -104,6 +115,14 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
             )
         # Development only: a key per process, so nothing signed survives a restart by accident.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
+    if app.config.get("TRUSTED_HOSTS") is None and not app.testing:
+        # Links in e-mail are built on BASE_URL, or on the request's host when it is unset: never
+        # let a forged Host header into a reset link.
+        base = app.config.get("BASE_URL")
+        app.config["TRUSTED_HOSTS"] = (
+            [urlsplit(base).hostname or ""] if base else ["127.0.0.1", "localhost"]
+        )
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         # Room for one document plus the form around it; a larger body is refused unread.
         app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 512 * 1024

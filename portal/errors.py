@@ -6,8 +6,10 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from werkzeug.wrappers import Response
 
 from portal.extensions import db
 
@@ -31,6 +33,13 @@ def _messages(code: int) -> tuple[str, str]:
         403: (_("Forbidden"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("There is nothing here, or you cannot see it.")),
         405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
+        409: (
+            _("Changed in the meantime"),
+            _(
+                "Someone (perhaps you, in another tab) changed this at the same moment. Nothing "
+                "of yours was overwritten; please reload the page and try again."
+            ),
+        ),
         413: (
             _("File too large"),
             _(
@@ -82,6 +91,9 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if isinstance(error, SecurityError):
+            # An untrusted Host: no URL can be built for it, so answer without the page layout.
+            return Response("Bad request: unknown host.\n", 400, mimetype="text/plain")
         if error.code == 400 and getattr(error, "description", "").startswith("The CSRF"):
             return _render(
                 400,
@@ -103,6 +115,11 @@ def init_app(app: Flask) -> None:
         log.error("Database unavailable: %s", error)
         return _render(503, *_messages(503))
 
+    @app.errorhandler(StaleDataError)
+    def changed_elsewhere(error: StaleDataError):
+        db.session.rollback()
+        return _render(409, *_messages(409))
+
     @app.errorhandler(InternalServerError)
     def internal(error: InternalServerError):
         original = error.original_exception
@@ -112,4 +129,6 @@ def init_app(app: Flask) -> None:
             pass
         if isinstance(original, OperationalError):
             return _render(503, *_messages(503))
+        if isinstance(original, StaleDataError | IntegrityError):
+            return _render(409, *_messages(409))
         return _render(500, *_messages(500))

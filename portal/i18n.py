@@ -72,7 +72,9 @@ def pick(mapping: dict[str, str] | None, locale: str | None = None) -> str:
 
 def _wall_clock(local: datetime) -> str:
     """Format a date and time to the minute, the way the user's locale writes them."""
-    return f"{format_date(local, 'medium')}, {format_time(local, 'short', rebase=False)}"
+    return (
+        f"{format_date(local, 'medium', rebase=False)}, {format_time(local, 'short', rebase=False)}"
+    )
 
 
 def when(value: datetime) -> str:
@@ -129,9 +131,6 @@ def init_app(app: Flask) -> None:
         )
         + (" MB" if size >= 1024 * 1024 else " KB")
     )
-    app.jinja_env.filters["reject_page"] = lambda args: {
-        k: v for k, v in args.items() if k != "page"
-    }
 
     app.jinja_env.filters["in_zone"] = in_zone
     app.jinja_env.filters["when"] = when

@@ -110,8 +110,9 @@ def _deliver(app: Flask, email: EmailMessage, message_id: int) -> None:
         smtp.send_message(email)
 
 
-def _claim(message_id: int, now: datetime) -> bool:
+def _claim(message_id: int) -> bool:
     """Take a message for sending, so that two senders never deliver it twice."""
+    now = utcnow()  # not the batch's start: a slow batch must not see its own claims expire
     result = db.session.execute(
         sa.update(OutgoingMail)
         .where(
@@ -142,7 +143,7 @@ def send_pending(limit: int = 50) -> tuple[int, int]:
     ).all()
     sent = failed = 0
     for message_id in due:
-        if not _claim(message_id, now):
+        if not _claim(message_id):
             continue
         message = db.session.get(OutgoingMail, message_id)
         if message is None:  # deleted since it was listed

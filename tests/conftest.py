@@ -55,6 +55,7 @@ def make_app(database_url: str, tmp: Path, **overrides: object) -> Flask:
         "OUTBOX_DIR": str(tmp / "outbox"),
         "MAIL_SEND_SYNC": True,
         "RATELIMIT_LOGIN": "1000 per minute",
+        "RATELIMIT_REGISTER": "1000 per minute",
         "SERVER_NAME": "kopir.test",
         "UPLOAD_MAX_BYTES": 200_000,
         "PAGE_SIZE": 5,

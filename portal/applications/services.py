@@ -114,11 +114,10 @@ def start_application(student: User, program: Program) -> Application:
     if program.window_state() == "closed":
         raise ApplicationError(_("The application deadline has passed."))
     application = Application(student=student, program=program, state=State.DRAFT, answers={})
-    db.session.add(application)
     try:
         # A savepoint, so that losing a race to a second tab keeps the rest of the request.
         with db.session.begin_nested():
-            db.session.flush()
+            db.session.add(application)
     except IntegrityError:
         existing = application_for(student, program)
         if existing is None:

@@ -94,12 +94,13 @@ _allow((State.OFFERED,), (State.CONFIRMED, State.DECLINED), "student")
 _allow((State.OFFERED,), (State.EXPIRED,), SYSTEM)
 _allow((State.REJECTED,), (State.UNDER_REVIEW,), "coordinator")
 _allow(tuple(WITHDRAWABLE_STATES), (State.WITHDRAWN,), "student")
-_allow(tuple(s for s in State if s not in FINAL_STATES), (State.CANCELLED,), "admin")
+# A draft was never submitted: there is nothing to cancel, the student simply leaves it.
+CANCELLABLE_STATES = tuple(s for s in State if s not in FINAL_STATES and s != State.DRAFT)
+_allow(CANCELLABLE_STATES, (State.CANCELLED,), "admin")
 
 # Moves that must say why.
 REASON_REQUIRED = frozenset(
-    {(State.REJECTED, State.UNDER_REVIEW)}
-    | {(s, State.CANCELLED) for s in State if s not in FINAL_STATES}
+    {(State.REJECTED, State.UNDER_REVIEW)} | {(s, State.CANCELLED) for s in CANCELLABLE_STATES}
 )
 
 signals = Namespace()

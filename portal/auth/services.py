@@ -8,6 +8,7 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.models import Role, User
 from portal.db import utcnow
@@ -36,6 +37,18 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
+# Checked when no account matches, so that a wrong address costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Check a password in the same time whether or not the account exists."""
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return user.check_password(password)
+
+
 def find_user(email: str) -> User | None:
     """Return the account with this (already normalised) e-mail."""
     return db.session.scalar(sa.select(User).where(User.email == email.lower()))
@@ -62,6 +75,7 @@ def register_student(email: str, password: str, locale: str) -> User | None:
     """
     existing = find_user(email)
     if existing is not None:
+        generate_password_hash(password)  # the same work as a new account: timing tells nothing
         queue_mail(
             existing.email,
             "already_registered",

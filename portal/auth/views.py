@@ -44,7 +44,7 @@ def load_user(session_key: str):
 
 def safe_next(target: str | None, fallback: str = "main.index") -> str:
     """Return the target when it stays on this site, else the fallback page."""
-    if target:
+    if target and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         target = target.replace("\\", "/")
         parts = urlsplit(target)
         if (
@@ -61,7 +61,12 @@ def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _register_limit() -> str:
+    return current_app.config["RATELIMIT_REGISTER"]
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
 def register() -> str | Response:
     """Create a student account."""
     if current_user.is_authenticated:
@@ -119,7 +124,7 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
-        if user is not None and user.active and user.check_password(form.password.data):
+        if services.password_matches(user, form.password.data) and user and user.active:
             # A fresh session at login defeats session fixation.
             lang = session.get("lang")
             session.clear()

@@ -56,8 +56,18 @@ def catalogue() -> str:
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
+    # Page links repeat the filters, and nothing else a visitor put in the address.
+    page_args = {
+        name: value
+        for name in ("q", "kind", "country", "language", "field", "open_now")
+        if (value := request.args.get(name))
+    }
     return render_template(
-        "programs/catalogue.html", form=form, pagination=pagination, kind_labels=KIND_LABELS
+        "programs/catalogue.html",
+        form=form,
+        pagination=pagination,
+        kind_labels=KIND_LABELS,
+        page_args=page_args,
     )
 
 

@@ -237,6 +237,12 @@ def test_login_is_rate_limited(app, browser):
     assert codes[3:] == [429, 429]
 
 
+def test_registration_is_rate_limited(app, browser, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_REGISTER", "2 per hour")
+    codes = [register(browser, email=f"r{i}@example.kz").status_code for i in range(3)]
+    assert codes == [302, 302, 429]
+
+
 def test_admin_creates_staff_account_in_the_ui(app, browser):
     with app.app_context():
         factories.user(Role.ADMIN, email="admin@example.kz")
