@@ -523,7 +523,8 @@ def seed(today: date | None = None) -> Iterator[str]:
                 role=role,
                 institution=by_schac[schac] if schac else None,
                 verified_at=utcnow(),
-                locale="en",
+                # No language of their own yet: the first login keeps the one the visitor chose.
+                locale=None,
             )
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
