@@ -49,12 +49,15 @@ run: system-deps $(VENV)/.installed instance/config.py translations seed
 
 test: DEBIAN_SET = test
 test: system-deps $(VENV)/.installed-test instance/config.py translations
-	$(BIN)/ruff check portal tests
+	$(BIN)/ruff check portal tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@echo "Screenshots of the browser tests: $(CURDIR)/test-artifacts/screenshots/"
 
+bench: $(VENV)/.installed-test translations
+	$(BIN)/python benchmarks/bench_pages.py
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check portal tests
+	$(BIN)/ruff check portal tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

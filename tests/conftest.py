@@ -64,6 +64,21 @@ def make_app(database_url: str, tmp: Path, **overrides: object) -> Flask:
     return create_app(config)
 
 
+@pytest.fixture
+def app_factory(database_url: str, tmp_path: Path) -> Iterator[object]:
+    """Build extra apps on the session's database; close their connections afterwards."""
+    made: list[Flask] = []
+
+    def build(**overrides: object) -> Flask:
+        made.append(make_app(database_url, tmp_path, **overrides))
+        return made[-1]
+
+    yield build
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """Yield the app with its schema made by the migrations, as in production."""

@@ -11,33 +11,30 @@ import sqlalchemy as sa
 from portal.applications.states import State, can_move
 from portal.extensions import db
 from tests import factories
-from tests.conftest import make_app
 
 
-def test_forged_host_header_never_reaches_a_reset_link(database_url, tmp_path):
-    production = make_app(
-        database_url, tmp_path, TESTING=False, BASE_URL="https://kopir.vku.edu.kz", SERVER_NAME=None
-    )
+def test_forged_host_header_never_reaches_a_reset_link(app_factory):
+    production = app_factory(TESTING=False, BASE_URL="https://kopir.vku.edu.kz", SERVER_NAME=None)
     assert production.config["TRUSTED_HOSTS"] == ["kopir.vku.edu.kz"]
     client = production.test_client()
     assert client.get("/account/forgot", base_url="http://evil.example").status_code == 400
     assert client.get("/account/forgot", base_url="https://kopir.vku.edu.kz").status_code == 200
 
 
-def test_without_base_url_only_local_hosts_are_trusted(database_url, tmp_path):
-    local = make_app(database_url, tmp_path, TESTING=False, SERVER_NAME=None)
+def test_without_base_url_only_local_hosts_are_trusted(app_factory):
+    local = app_factory(TESTING=False, SERVER_NAME=None)
     client = local.test_client()
     assert client.get("/healthz", base_url="http://evil.example").status_code == 400
     assert client.get("/healthz", base_url="http://127.0.0.1:5000").status_code == 200
 
 
-def test_remember_cookie_is_secure_when_the_session_cookie_is(database_url, tmp_path):
-    app = make_app(database_url, tmp_path, SESSION_COOKIE_SECURE=True)
+def test_remember_cookie_is_secure_when_the_session_cookie_is(app_factory):
+    app = app_factory(SESSION_COOKIE_SECURE=True)
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
 
 
-def test_proxy_count_trusts_forwarded_address(database_url, tmp_path):
-    app = make_app(database_url, tmp_path, PROXY_COUNT=1)
+def test_proxy_count_trusts_forwarded_address(app_factory):
+    app = app_factory(PROXY_COUNT=1)
     seen = {}
 
     @app.get("/_ip")
