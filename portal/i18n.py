@@ -14,6 +14,7 @@ from flask_babel import (
     format_decimal,
     format_time,
     get_locale,
+    gettext,
 )
 from flask_login import current_user
 
@@ -88,6 +89,13 @@ def in_zone(value: datetime, zone: str) -> str:
     return f"{_wall_clock(local)} ({zone}, UTC{local:%z})"
 
 
+def filesize(size: int) -> str:
+    """Write a file size in KB or MB, the way the user's language writes numbers and units."""
+    if size >= 1024 * 1024:
+        return gettext("%(size)s MB", size=format_decimal(round(size / 1024 / 1024, 1)))
+    return gettext("%(size)s KB", size=format_decimal(round(size / 1024, 1)))
+
+
 def init_app(app: Flask) -> None:
     """Give templates the helpers they need to speak the user's language."""
     from portal.reference import country_name, isced_name, language_name
@@ -125,12 +133,7 @@ def init_app(app: Flask) -> None:
     from portal.mail import external_url
 
     app.jinja_env.globals["external_url"] = external_url
-    app.jinja_env.globals["filesize"] = lambda size: (
-        format_decimal(
-            round(size / 1024 / 1024, 1) if size >= 1024 * 1024 else round(size / 1024, 1)
-        )
-        + (" MB" if size >= 1024 * 1024 else " KB")
-    )
+    app.jinja_env.globals["filesize"] = filesize
 
     app.jinja_env.filters["in_zone"] = in_zone
     app.jinja_env.filters["when"] = when

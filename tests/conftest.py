@@ -65,8 +65,8 @@ def make_app(database_url: str, tmp: Path, **overrides: object) -> Flask:
 
 
 @pytest.fixture
-def app_factory(database_url: str, tmp_path: Path) -> Iterator[object]:
-    """Build extra apps on the session's database; close their connections afterwards."""
+def app_factory(app: Flask, database_url: str, tmp_path: Path) -> Iterator[object]:
+    """Build extra apps on the session's (migrated) database; close their connections after."""
     made: list[Flask] = []
 
     def build(**overrides: object) -> Flask:

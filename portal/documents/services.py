@@ -18,10 +18,12 @@ from portal.storage import get_storage
 
 def rejection_message(rejection: Rejection) -> str:
     """Explain a refused file in the user's language."""
-    limit_mb = current_app.config["UPLOAD_MAX_BYTES"] / (1024 * 1024)
+    from portal.i18n import filesize
+
+    limit = filesize(current_app.config["UPLOAD_MAX_BYTES"])
     return {
         Rejection.EMPTY: _("The file is empty."),
-        Rejection.TOO_LARGE: _("The file is larger than %(mb).0f MB.", mb=limit_mb),
+        Rejection.TOO_LARGE: _("The file is larger than %(size)s.", size=limit),
         Rejection.UNKNOWN_TYPE: _(
             "Only PDF, JPEG and PNG files are accepted; this file is "
             "something else, whatever its name says."
