@@ -1,1 +1,1 @@
-"""Admin domain."""
+"""The operator's pages: accounts and roles."""

@@ -1,1 +1,1 @@
-"""Applications domain."""
+"""Applications: the state machine, the student's steps, submission and withdrawal."""

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import Length, Optional
 
 from portal.applications.services import MOTIVATION_MAX
-from portal.forms import KopirForm as FlaskForm
-from portal.forms import clean_text
+from portal.forms import KopirForm, clean_text
 from portal.i18n import current_locale
 from portal.programs.models import Program
 
 
-class MotivationForm(FlaskForm):
+class MotivationForm(KopirForm):
     """Why the student applies."""
 
     motivation = TextAreaField(
@@ -26,11 +25,11 @@ class MotivationForm(FlaskForm):
     next = SubmitField(_l("Save and continue"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(KopirForm):
     """A button that changes something: only a CSRF token."""
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(KopirForm):
     """Withdraw, optionally saying why."""
 
     reason = TextAreaField(
@@ -38,11 +37,11 @@ class WithdrawForm(FlaskForm):
     )
 
 
-def questions_form(program: Program, answers: dict[str, str]) -> FlaskForm:
+def questions_form(program: Program, answers: dict[str, str]) -> KopirForm:
     """Build a form with one field per question of the programme."""
     locale = current_locale()
 
-    class QuestionsForm(FlaskForm):
+    class QuestionsForm(KopirForm):
         save = SubmitField(_l("Save draft"))
         next = SubmitField(_l("Save and continue"))
 
@@ -76,9 +75,6 @@ def questions_form(program: Program, answers: dict[str, str]) -> FlaskForm:
     return QuestionsForm()
 
 
-def answers_from(form: FlaskForm, program: Program) -> dict[str, str]:
+def answers_from(form: KopirForm, program: Program) -> dict[str, str]:
     """Collect the answers of a questions form keyed by question id."""
     return {str(q.id): (getattr(form, f"q{q.id}").data or "") for q in program.questions}
-
-
-__all__ = ["ConfirmForm", "InputRequired", "MotivationForm", "ValidationError", "WithdrawForm"]

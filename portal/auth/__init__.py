@@ -1,1 +1,1 @@
-"""Auth domain."""
+"""Accounts: registration, e-mail verification, login, password reset, roles."""

@@ -8,8 +8,7 @@ from wtforms import BooleanField, EmailField, Field, PasswordField, SelectField,
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from portal.auth.models import ROLE_LABELS, Role
-from portal.forms import KopirForm as FlaskForm
-from portal.forms import clean_text
+from portal.forms import KopirForm, clean_text
 
 PASSWORD_MIN = 10
 
@@ -27,7 +26,7 @@ def _email_filter(value: str | None) -> str | None:
 class EmailAddress:
     """Check an e-mail address's syntax and keep its normalised form."""
 
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def __call__(self, form: KopirForm, field: Field) -> None:
         """Raise when the address is not valid."""
         try:
             field.data = normalize_email(field.data or "")
@@ -70,7 +69,7 @@ def _confirm_field() -> PasswordField:
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(KopirForm):
     """A student creates an account."""
 
     email = _email_field()
@@ -83,7 +82,7 @@ class RegisterForm(FlaskForm):
             raise ValidationError(_l("The password must not be your e-mail address."))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(KopirForm):
     """A user logs in."""
 
     email = _email_field()
@@ -95,20 +94,20 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me logged in on this device"))
 
 
-class EmailOnlyForm(FlaskForm):
+class EmailOnlyForm(KopirForm):
     """Ask for an address: forgotten password, resend verification."""
 
     email = _email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(KopirForm):
     """Choose a new password."""
 
     password = _new_password_field()
     confirm = _confirm_field()
 
 
-class StaffUserForm(FlaskForm):
+class StaffUserForm(KopirForm):
     """An admin creates a staff account."""
 
     email = _email_field()
@@ -135,7 +134,7 @@ class StaffUserForm(FlaskForm):
             raise ValidationError(_l("At least %(min)d characters.", min=PASSWORD_MIN))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(KopirForm):
     """Switch the interface language."""
 
     lang = SelectField(_l("Language"), choices=[])

@@ -1,1 +1,1 @@
-"""Documents domain."""
+"""Uploaded documents: recognised by content, stored by generated key, downloaded as attachments."""

@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from portal.forms import KopirForm as FlaskForm
+from portal.forms import KopirForm
 
 
-class UploadForm(FlaskForm):
+class UploadForm(KopirForm):
     """Attach one file of one kind to an application."""
 
     kind = SelectField(_l("Document"), choices=[])

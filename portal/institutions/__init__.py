@@ -1,1 +1,1 @@
-"""Institutions domain."""
+"""Universities, identified by SCHAC code, named in several languages."""

@@ -1,1 +1,1 @@
-"""Profiles domain."""
+"""The student's profile, filled once and used by every application."""

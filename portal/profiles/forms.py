@@ -27,8 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import KopirForm as FlaskForm
-from portal.forms import NoMarkup, SubForm, clean_text
+from portal.forms import KopirForm, NoMarkup, SubForm, clean_text
 from portal.identity import (
     IdError,
     check_national_id,
@@ -134,7 +133,7 @@ class LanguageSkillForm(SubForm):
             raise ValidationError(_l("Please choose the language."))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(KopirForm):
     """Everything a student tells about themselves once."""
 
     native_given_names = StringField(

@@ -1,1 +1,1 @@
-"""Programs domain."""
+"""Programmes: the catalogue, seats and quotas, eligibility rules, questions."""

@@ -6,11 +6,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SearchField, SelectField
 from wtforms.validators import Length, Optional
 
-from portal.forms import KopirForm as FlaskForm
-from portal.forms import clean_text
+from portal.forms import KopirForm, clean_text
 
 
-class CatalogueForm(FlaskForm):
+class CatalogueForm(KopirForm):
     """Narrow the catalogue down."""
 
     class Meta:
