@@ -72,8 +72,12 @@ def can_view_application(application: Application, user: User | None = None) -> 
         return True
     if user.role == Role.ADMIN:
         return True
-    if user.role in (Role.COORDINATOR, Role.REVIEWER) and application.state != State.DRAFT:
-        return staff_role_on(user, application.program) is not None
+    if application.state == State.DRAFT:
+        return False
+    if user.role == Role.COORDINATOR:
+        return staff_role_on(user, application.program) == "coordinator"
+    if user.role == Role.REVIEWER:
+        return can_review(application, user)
     return False
 
 
@@ -108,3 +112,42 @@ def can_manage_users(user: User | None = None) -> bool:
     """Tell whether the user may create staff accounts."""
     user = user or current_user
     return user.is_authenticated and user.role == Role.ADMIN
+
+
+def can_manage_program(program: Program, user: User | None = None) -> bool:
+    """Tell whether the user runs the programme: a coordinator named on it, or an admin."""
+    user = user or current_user
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.COORDINATOR and staff_role_on(user, program) == "coordinator"
+
+
+def managed_program_ids(user: User | None = None) -> sa.Select[tuple[int]] | None:
+    """Return a select of the ids of programmes the user runs; None means all (an admin)."""
+    from portal.programs.models import ProgramStaff
+
+    user = user or current_user
+    if user.role == Role.ADMIN:
+        return None
+    return sa.select(ProgramStaff.program_id).where(
+        ProgramStaff.user_id == user.id, ProgramStaff.role == "coordinator"
+    )
+
+
+def can_review(application: Application, user: User | None = None) -> bool:
+    """Tell whether the user is a reviewer assigned to this submitted application."""
+    from portal.reviews.models import Review
+
+    user = user or current_user
+    if not user.is_authenticated or application.state == State.DRAFT:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Review.id).where(
+                Review.application_id == application.id, Review.reviewer_id == user.id
+            )
+        )
+        is not None
+    )

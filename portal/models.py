@@ -8,11 +8,14 @@ from portal.mail import OutgoingMail
 from portal.profiles.models import LanguageSkill, StudentProfile
 from portal.programs.models import (
     Program,
+    ProgramEvent,
     ProgramQuestion,
     ProgramQuota,
     ProgramStaff,
+    RubricCriterion,
     program_partners,
 )
+from portal.reviews.models import Review, ReviewScore
 
 __all__ = [
     "Application",
@@ -22,10 +25,14 @@ __all__ = [
     "LanguageSkill",
     "OutgoingMail",
     "Program",
+    "ProgramEvent",
     "ProgramQuestion",
     "ProgramQuota",
     "ProgramStaff",
+    "Review",
+    "ReviewScore",
     "Role",
+    "RubricCriterion",
     "StudentProfile",
     "User",
     "program_partners",

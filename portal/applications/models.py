@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from portal.auth.models import User
     from portal.documents.models import Document
     from portal.programs.models import Program
+    from portal.reviews.models import Review
 
 _STATES = ", ".join(f"'{s.value}'" for s in State)
 
@@ -46,6 +48,8 @@ class Application(TimestampMixin, db.Model):
     # The profile as it was when the student submitted: staff judge what was sent.
     profile_snapshot: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     submitted_at: so.Mapped[datetime | None]
+    # Weighted mean of the submitted reviews on 0–100, recomputed whenever a review is saved.
+    score: so.Mapped[Decimal | None] = so.mapped_column(sa.Numeric(5, 2), index=True)
 
     student: so.Mapped[User] = so.relationship()
     program: so.Mapped[Program] = so.relationship()
@@ -53,6 +57,9 @@ class Application(TimestampMixin, db.Model):
         back_populates="application",
         cascade="all, delete-orphan",
         order_by="ApplicationEvent.id",
+    )
+    reviews: so.Mapped[list[Review]] = so.relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="Review.id"
     )
     documents: so.Mapped[list[Document]] = so.relationship(
         back_populates="application",

@@ -72,6 +72,7 @@ class Program(TimestampMixin, db.Model):
         sa.CheckConstraint("seats >= 0", name="seats_not_negative"),
         sa.CheckConstraint("closes_at > opens_at", name="window_order"),
         sa.CheckConstraint("ends_on >= starts_on", name="dates_order"),
+        sa.CheckConstraint("promotion_mode IN ('automatic', 'confirm')", name="promotion_mode"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -104,6 +105,12 @@ class Program(TimestampMixin, db.Model):
     # Lower-cased titles, descriptions, places and host names in every language, for search.
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     published: so.Mapped[bool] = so.mapped_column(default=True)
+    # When a seat frees: promote the best waitlisted applicant at once, or ask a coordinator.
+    promotion_mode: so.Mapped[str] = so.mapped_column(sa.String(10), default="automatic")
+    reviewers_see_scores: so.Mapped[bool] = so.mapped_column(default=False)
+    # Bumped by every seat decision before seats are counted: the write makes concurrent
+    # decisions on one programme queue up (a row lock on PostgreSQL, the write lock on SQLite).
+    decision_seq: so.Mapped[int] = so.mapped_column(default=0)
 
     host: so.Mapped[Institution] = so.relationship()
     partners: so.Mapped[list[Institution]] = so.relationship(secondary=program_partners)
@@ -117,6 +124,11 @@ class Program(TimestampMixin, db.Model):
     )
     quotas: so.Mapped[list[ProgramQuota]] = so.relationship(
         back_populates="program", cascade="all, delete-orphan"
+    )
+    criteria: so.Mapped[list[RubricCriterion]] = so.relationship(
+        back_populates="program",
+        cascade="all, delete-orphan",
+        order_by="RubricCriterion.position",
     )
 
     def title(self, locale: str | None = None) -> str:
@@ -230,3 +242,48 @@ class ProgramQuota(db.Model):
 
     program: so.Mapped[Program] = so.relationship(back_populates="quotas")
     institution: so.Mapped[Institution] = so.relationship()
+
+
+class RubricCriterion(db.Model):
+    """One criterion of a programme's review rubric, with its weight and maximum score."""
+
+    __tablename__ = "rubric_criteria"
+    __table_args__ = (
+        sa.UniqueConstraint("program_id", "position"),
+        sa.CheckConstraint("weight > 0", name="weight_positive"),
+        sa.CheckConstraint("max_score > 0", name="max_score_positive"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    program_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    position: so.Mapped[int]
+    names: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON)
+    weight: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=1)
+    max_score: so.Mapped[int] = so.mapped_column(default=10)
+
+    program: so.Mapped[Program] = so.relationship(back_populates="criteria")
+
+    def name(self, locale: str | None = None) -> str:
+        """Return the criterion's name in the locale, falling back to English."""
+        return pick(self.names, locale)
+
+
+class ProgramEvent(db.Model):
+    """Something a coordinator did to a programme: the audit log beside the state events."""
+
+    __tablename__ = "program_events"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    program_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    details: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    actor: so.Mapped[User | None] = so.relationship()

@@ -1,0 +1,1 @@
+"""Reviews: who scores which application, against the programme's rubric."""
