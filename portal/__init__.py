@@ -34,12 +34,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from portal.admin.views import bp as admin_bp
     from portal.applications.views import bp as applications_bp
+    from portal.applications.views_queue import bp as queue_bp
+    from portal.applications.views_staff import bp as staff_bp
     from portal.auth.views import bp as auth_bp
     from portal.documents.views import bp as documents_bp
     from portal.health import bp as health_bp
     from portal.pages import bp as main_bp
     from portal.profiles.views import bp as profiles_bp
     from portal.programs.views import bp as programs_bp
+    from portal.programs.views_staff import bp as program_admin_bp
 
     for bp in (
         health_bp,
@@ -47,7 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         auth_bp,
         profiles_bp,
         programs_bp,
+        program_admin_bp,
         applications_bp,
+        staff_bp,
+        queue_bp,
         documents_bp,
         admin_bp,
     ):

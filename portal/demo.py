@@ -9,11 +9,20 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from portal.applications.models import Application
+from portal.applications.states import Actor, State, transition
 from portal.auth.models import Role, User
 from portal.db import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
-from portal.programs.models import Program, ProgramQuestion, ProgramQuota, ProgramStaff
+from portal.profiles.models import LanguageSkill, StudentProfile
+from portal.programs.models import (
+    Program,
+    ProgramQuestion,
+    ProgramQuota,
+    ProgramStaff,
+    RubricCriterion,
+)
 
 DEMO_PASSWORD = "kopir-demo-2026"
 
@@ -502,6 +511,141 @@ ACCOUNTS = [
 ]
 
 
+RUBRIC = [
+    ({"en": "Motivation", "ru": "Мотивация", "kk": "Уәждеме", "ky": "Мотивация"}, 2),
+    (
+        {
+            "en": "Academic record",
+            "ru": "Успеваемость",
+            "kk": "Үлгерім",
+            "ky": "Окуудагы жетишкендик",
+        },
+        1,
+    ),
+    ({"en": "Language skills", "ru": "Знание языков", "kk": "Тіл білу", "ky": "Тил билүү"}, 1),
+]
+
+# Applicants from the three countries, so the coordinator's queue has something to decide.
+APPLICANTS = [
+    (
+        "aigerim@kopir.demo",
+        "kk",
+        "KZ",
+        "vku.edu.kz",
+        ("Айгерім", "Сейітқалиева"),
+        ("AIGERIM", "SEITKALIYEVA"),
+        2,
+        "3.65",
+        "kz4",
+    ),
+    (
+        "daniyar@kopir.demo",
+        "kk",
+        "KZ",
+        "ektu.kz",
+        ("Данияр", "Өміров"),
+        ("DANIYAR", "OMIROV"),
+        1,
+        "3.10",
+        "kz4",
+    ),
+    (
+        "ivan@kopir.demo",
+        "ru",
+        "RU",
+        "nsu.ru",
+        ("Иван", "Щукин"),
+        ("IVAN", "SHCHUKIN"),
+        1,
+        "4.6",
+        "five",
+    ),
+    (
+        "olga@kopir.demo",
+        "ru",
+        "RU",
+        "nstu.ru",
+        ("Ольга", "Юрьева"),
+        ("OLGA", "IUREVA"),
+        2,
+        "4.2",
+        "five",
+    ),
+    (
+        "aibek@kopir.demo",
+        "ky",
+        "KG",
+        "knu.kg",
+        ("Айбек", "Үсөнов"),
+        ("AIBEK", "USONOV"),
+        1,
+        "88",
+        "hundred",
+    ),
+    (
+        "nurzat@kopir.demo",
+        "ky",
+        "KG",
+        "auca.kg",
+        ("Нурзат", "Бөрүбаева"),
+        ("NURZAT", "BORUBAEVA"),
+        2,
+        "91",
+        "hundred",
+    ),
+]
+DEMO_APPLIED_TO = "altai-summer-school-geoecology"
+
+
+def _seed_applicants(
+    program: Program, by_schac: dict[str, Institution], users: dict[str, User]
+) -> None:
+    from portal.reference import normalize_gpa
+
+    for email, locale, country, schac, native, latin, gender, gpa, scale in APPLICANTS:
+        if email in users:
+            continue
+        student = User(email=email, role=Role.STUDENT, locale=locale, verified_at=utcnow())
+        student.set_password(DEMO_PASSWORD)
+        student.profile = StudentProfile(
+            native_given_names=native[0],
+            native_family_name=native[1],
+            native_name_lang=locale if locale in ("kk", "ru", "ky") else "ru",
+            latin_given_names=latin[0],
+            latin_family_name=latin[1],
+            birth_date=date(2003, 4, 12),
+            gender=gender,
+            citizenship=country,
+            national_id="",
+            passport_number="N0000000",
+            phone="+77010000000",
+            home_institution=by_schac[schac],
+            faculty="Natural Sciences",
+            study_level=6,
+            isced_code="052",
+            year_of_study=3,
+            gpa=Decimal(gpa),
+            gpa_scale=scale,
+            gpa_normalized=normalize_gpa(Decimal(gpa), scale),
+            languages=[
+                LanguageSkill(language="en", level="B2"),
+                LanguageSkill(language=locale, level="native"),
+            ],
+        )
+        db.session.add(student)
+        users[email] = student
+        application = Application(
+            student=student,
+            program=program,
+            state=State.DRAFT,
+            answers={},
+            motivation="I want to study the glaciers of the Altai and bring the methods home. " * 4,
+        )
+        db.session.add(application)
+        db.session.flush()  # the e-mail the transition queues links to the application's id
+        transition(application, State.SUBMITTED, actor=Actor(role="student", user=student))
+
+
 def seed(today: date | None = None) -> Iterator[str]:
     """Create what is missing of the demo data and describe what is there."""
     today = today or utcnow().date()
@@ -579,8 +723,19 @@ def seed(today: date | None = None) -> Iterator[str]:
             program.quotas.append(ProgramQuota(institution=by_schac[schac], seats=seats))
         program.staff.append(ProgramStaff(user=users["coordinator@kopir.demo"], role="coordinator"))
         program.staff.append(ProgramStaff(user=users["reviewer@kopir.demo"], role="reviewer"))
+        for position, (names, weight) in enumerate(RUBRIC, start=1):
+            program.criteria.append(
+                RubricCriterion(
+                    position=position, names=names, weight=Decimal(weight), max_score=10
+                )
+            )
         program.refresh_search_text()
         db.session.add(program)
     db.session.flush()
+    applied_to = db.session.scalar(sa.select(Program).where(Program.slug == DEMO_APPLIED_TO))
+    if applied_to is not None:
+        _seed_applicants(applied_to, by_schac, users)
+        db.session.flush()
+        yield f"  {len(APPLICANTS)} demo applicants (same password) applied to {DEMO_APPLIED_TO}"
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Program))
     yield f"  {count} programmes, {len(by_schac)} institutions"

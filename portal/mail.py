@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Flask, current_app, g, render_template, url_for
+from flask import Flask, current_app, g, has_request_context, render_template, url_for
 from flask_babel import force_locale
 
 from portal.db import utcnow
@@ -53,9 +53,16 @@ class OutgoingMail(db.Model):
 def external_url(endpoint: str, **values: object) -> str:
     """Return an absolute link, on BASE_URL when it is set (it is in production and in CLI jobs)."""
     base = current_app.config.get("BASE_URL")
-    if base:
+    if has_request_context():
+        if base:
+            return base.rstrip("/") + url_for(endpoint, **values)
+        return url_for(endpoint, _external=True, **values)
+    # A command (cron, seed-demo) has no request to take the host from.
+    if not base:
+        log.warning("BASE_URL is not set: links in e-mail sent by commands point to localhost")
+        base = "http://127.0.0.1:5000"
+    with current_app.test_request_context():
         return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def queue_mail(

@@ -132,6 +132,7 @@ class Browser:
 
     def get(self, url: str, **kwargs: object):
         response = self.client.get(url, **kwargs)
+        response.get_data()  # consume streamed bodies, as a browser does, so their context ends
         if response.mimetype == "text/html":
             match = _CSRF.search(response.get_data(as_text=True))
             if match:

@@ -22,6 +22,26 @@ def notify_student(application: Application, event: ApplicationEvent, **_: Any) 
     )
 
 
+def preview_mail(application: Application, to: State) -> dict[str, str]:
+    """Render the message a state change would send the student, without sending it."""
+    from types import SimpleNamespace
+
+    from flask import render_template
+    from flask_babel import force_locale
+
+    event = SimpleNamespace(to_state=to.value, from_state=application.state, reason=None)
+    context = {"application": application, "event": event, "state_label": STATE_LABELS[to]}
+    with force_locale(application.student.locale or "en"):
+        return {
+            "to": application.student.email,
+            "subject": render_template("emails/application_state.subject.txt", **context).strip(),
+            "body": render_template("emails/application_state.txt", **context),
+        }
+
+
 def connect() -> None:
-    """Listen for state changes (once per process)."""
+    """Listen for state changes (blinker keeps one connection per receiver)."""
+    from portal.applications.decisions import on_state_changed
+
     state_changed.connect(notify_student)
+    state_changed.connect(on_state_changed)

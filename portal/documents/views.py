@@ -105,5 +105,20 @@ def download(document_id: int) -> Response:
     return response
 
 
+@bp.get("/documents/<int:document_id>/view")
+@login_required
+def view(document_id: int) -> Response:
+    """Show a document in place (an image or a PDF checked for active content at upload)."""
+    document = load_or_404(Document, document_id, can_download_document)
+    response = Response(get_storage().load(document.storage_key), mimetype=document.media_type)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Framed only by our own pages; the browser's PDF viewer needs no more than that.
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _extension(media_type: str) -> str:
     return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}[media_type]

@@ -37,7 +37,17 @@ def test_seed_demo_is_idempotent_and_covers_what_the_demo_needs(app):
             "partner",
             "admin",
         }
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 5
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 11
+        from portal.applications.models import Application
+        from portal.profiles.models import StudentProfile
+
+        citizenships = db.session.scalars(
+            sa.select(StudentProfile.citizenship)
+            .join(Application, Application.student_id == StudentProfile.user_id)
+            .where(Application.state == "submitted")
+        ).all()
+        assert sorted(set(citizenships)) == ["KG", "KZ", "RU"]
+        assert all(p.criteria for p in programs)
         for program in programs:
             assert set(program.titles) == {"en", "ru", "kk", "ky"}
 

@@ -1,0 +1,88 @@
+"""Forms coordinators and reviewers use on an application."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from portal.forms import KopirForm, clean_text
+from portal.programs.models import Program
+
+
+class DecisionForm(KopirForm):
+    """Move an application to another state."""
+
+    target = SelectField(_l("Decision"), choices=[])
+    reason = TextAreaField(
+        _l("Reason (shown in the history)"),
+        validators=[Optional(), Length(max=2000)],
+        filters=[clean_text],
+        render_kw={"rows": 3},
+    )
+    version = HiddenField()
+
+
+class AssignForm(KopirForm):
+    """Assign one reviewer by hand."""
+
+    reviewer = SelectField(_l("Reviewer"), choices=[], coerce=int)
+
+
+class AutoAssignForm(KopirForm):
+    """Assign reviewers to every submitted application, balanced."""
+
+    per_application = IntegerField(
+        _l("Reviewers per application"),
+        default=2,
+        validators=[InputRequired(), NumberRange(min=1, max=5)],
+    )
+
+
+class BestPreviewForm(KopirForm):
+    """Ask what "accept the best N, waitlist the next M" would do (a GET: no token)."""
+
+    class Meta:
+        """A preview changes nothing."""
+
+        csrf = False
+
+    accept = IntegerField(
+        _l("Accept the best"), default=0, validators=[InputRequired(), NumberRange(min=0, max=999)]
+    )
+    waitlist = IntegerField(
+        _l("Then waitlist"), default=0, validators=[InputRequired(), NumberRange(min=0, max=999)]
+    )
+
+
+class BestForm(KopirForm):
+    """Apply "accept the best N within seats and quotas, waitlist the next M"."""
+
+    accept = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
+    waitlist = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
+    confirm = BooleanField(_l("I have checked the preview: apply these decisions"))
+
+
+def review_form(program: Program, scores: dict[int, int], comment: str | None) -> KopirForm:
+    """Build the score form of a programme's rubric, one field per criterion."""
+
+    class ReviewForm(KopirForm):
+        comment_text = TextAreaField(
+            _l("Comment"),
+            validators=[Optional(), Length(max=5000)],
+            filters=[clean_text],
+            default=comment,
+            render_kw={"rows": 4},
+        )
+
+    for criterion in program.criteria:
+        setattr(
+            ReviewForm,
+            f"c{criterion.id}",
+            IntegerField(
+                f"{criterion.name()} (0–{criterion.max_score})",
+                default=scores.get(criterion.id),
+                validators=[InputRequired(), NumberRange(min=0, max=criterion.max_score)],
+            ),
+        )
+    return ReviewForm()

@@ -1,0 +1,356 @@
+"""Coordinators and reviewers at work on applications: view, assign, score, decide."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.access import (
+    can_manage_program,
+    can_review,
+    can_view_application,
+    load_or_404,
+    role_required,
+)
+from portal.applications import decisions
+from portal.applications.forms_staff import (
+    AssignForm,
+    AutoAssignForm,
+    BestForm,
+    BestPreviewForm,
+    DecisionForm,
+    review_form,
+)
+from portal.applications.models import Application
+from portal.applications.states import STATE_LABELS, TRANSITIONS, State
+from portal.auth.models import Role
+from portal.programs.eligibility import check_eligibility
+from portal.programs.models import DOCUMENT_KINDS, Program
+from portal.reviews import services as reviews
+from portal.reviews.models import Review
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+STAFF = (Role.COORDINATOR, Role.REVIEWER, Role.ADMIN)
+DECISION_TARGETS = (
+    State.UNDER_REVIEW,
+    State.ACCEPTED,
+    State.WAITLISTED,
+    State.REJECTED,
+    State.CANCELLED,
+)
+
+
+def _targets(application: Application) -> list[tuple[str, str]]:
+    """Return the moves the current user may make from the application's state."""
+    role = current_user.role
+    return [
+        (target.value, str(STATE_LABELS[target]))
+        for target in DECISION_TARGETS
+        if role in TRANSITIONS.get((State(application.state), target), frozenset())
+    ]
+
+
+def _visible_reviews(application: Application) -> list[Review]:
+    """Return the reviews the user may read: all for coordinators, own (and maybe others')."""
+    if can_manage_program(application.program):
+        return list(application.reviews)
+    if application.program.reviewers_see_scores:
+        return list(application.reviews)
+    return [r for r in application.reviews if r.reviewer_id == current_user.id]
+
+
+@bp.get("/applications/<int:application_id>")
+@role_required(*STAFF)
+def application(application_id: int) -> str:
+    """Show everything about one application to the staff allowed to see it."""
+    app_ = load_or_404(Application, application_id, can_view_application)
+    manage = can_manage_program(app_.program)
+    own_review = next((r for r in app_.reviews if r.reviewer_id == current_user.id), None)
+    decision_form = DecisionForm(data={"version": app_.version})
+    decision_form.target.choices = _targets(app_)
+    assign_form = AssignForm()
+    assign_form.reviewer.choices = [(r.id, r.email) for r in reviews.reviewers_of(app_.program)]
+    score_form = None
+    if own_review is not None:
+        score_form = review_form(
+            app_.program, {s.criterion_id: s.score for s in own_review.scores}, own_review.comment
+        )
+    return render_template(
+        "applications/staff_application.html",
+        application=app_,
+        manage=manage,
+        checks=check_eligibility(app_.program, app_.student.profile),
+        reviews=_visible_reviews(app_),
+        own_review=own_review,
+        score_form=score_form,
+        decision_form=decision_form,
+        assign_form=assign_form,
+        state_labels=STATE_LABELS,
+        document_kinds=DOCUMENT_KINDS,
+        weighted=reviews.weighted_score,
+    )
+
+
+def _back(application: Application) -> Response:
+    return redirect(url_for("staff.application", application_id=application.id))
+
+
+@bp.post("/applications/<int:application_id>/decide")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def decide(application_id: int) -> Response:
+    """Make a decision, refusing it when someone else changed the application meanwhile."""
+    app_ = load_or_404(
+        Application, application_id, lambda a: can_manage_program(a.program) and not a.is_draft
+    )
+    form = DecisionForm()
+    form.target.choices = _targets(app_)
+    if not form.validate_on_submit():
+        flash(_("Please choose a decision from the list."), "danger")
+        return _back(app_)
+    if form.version.data != str(app_.version):
+        flash(
+            _(
+                "Someone else changed this application while you were looking at it. Nothing "
+                "was changed; check its state below and decide again."
+            ),
+            "warning",
+        )
+        return _back(app_)
+    try:
+        decisions.decide(
+            app_, State(form.target.data), actor=current_user, reason=form.reason.data or None
+        )
+    except decisions.DecisionError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(_("Decision saved; the student is told by e-mail."), "success")
+    return _back(app_)
+
+
+@bp.post("/applications/<int:application_id>/assign")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def assign(application_id: int) -> Response:
+    """Assign a reviewer by hand."""
+    app_ = load_or_404(
+        Application, application_id, lambda a: can_manage_program(a.program) and not a.is_draft
+    )
+    form = AssignForm()
+    form.reviewer.choices = [(r.id, r.email) for r in reviews.reviewers_of(app_.program)]
+    if not form.validate_on_submit():
+        flash(_("Please choose a reviewer from the list."), "danger")
+        return _back(app_)
+    from portal.auth.models import User
+    from portal.extensions import db
+
+    reviewer = db.session.get(User, form.reviewer.data)
+    try:
+        reviews.assign(app_, reviewer, actor=current_user)
+    except reviews.ReviewError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(_("Reviewer assigned."), "success")
+    return _back(app_)
+
+
+@bp.post("/applications/<int:application_id>/review")
+@role_required(Role.REVIEWER, Role.COORDINATOR, Role.ADMIN)
+def review(application_id: int) -> str | Response:
+    """Save the current user's scores on an application assigned to them."""
+    app_ = load_or_404(Application, application_id, can_review)
+    own = next(r for r in app_.reviews if r.reviewer_id == current_user.id)
+    form = review_form(app_.program, {}, None)
+    if not form.validate_on_submit():
+        flash(_("Give every criterion a score between 0 and its maximum."), "danger")
+        return _back(app_)
+    scores = {c.id: getattr(form, f"c{c.id}").data for c in app_.program.criteria}
+    try:
+        reviews.submit_review(own, scores, form.comment_text.data or None)
+    except reviews.ReviewError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(_("Your review is saved."), "success")
+    return _back(app_)
+
+
+@bp.post("/programs/<int:program_id>/auto-assign")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def auto_assign(program_id: int) -> Response:
+    """Assign reviewers to every submitted application of a programme, balanced."""
+    program = load_or_404(Program, program_id, can_manage_program)
+    form = AutoAssignForm()
+    if form.validate_on_submit():
+        made = reviews.auto_assign(
+            program, per_application=form.per_application.data, actor=current_user
+        )
+        flash(_("%(count)d assignments made.", count=made), "success")
+    else:
+        flash(_("Choose between 1 and 5 reviewers per application."), "danger")
+    return redirect(url_for("staff.best", program_id=program.id))
+
+
+@bp.route("/programs/<int:program_id>/decide", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def best(program_id: int) -> str | Response:
+    """Preview, then apply: accept the best N within seats and quotas, waitlist the next M."""
+    program = load_or_404(Program, program_id, can_manage_program)
+    preview = BestPreviewForm(request.args)
+    form = BestForm()
+    plan = None
+    if request.method == "GET" and "accept" in request.args and preview.validate():
+        form.accept.data, form.waitlist.data = preview.accept.data, preview.waitlist.data
+        plan = decisions.plan_best(program, preview.accept.data, preview.waitlist.data)
+    if request.method == "POST" and form.validate_on_submit():
+        if not form.confirm.data:
+            plan = decisions.plan_best(program, form.accept.data, form.waitlist.data)
+            flash(_("Tick the confirmation to apply these decisions."), "warning")
+        else:
+            done = decisions.accept_best(
+                program, form.accept.data, form.waitlist.data, actor=current_user
+            )
+            flash(
+                _(
+                    "%(accepted)d accepted and %(waitlisted)d waitlisted; every student is told "
+                    "by e-mail.",
+                    accepted=len(done.accept),
+                    waitlisted=len(done.waitlist),
+                ),
+                "success",
+            )
+            return redirect(url_for("staff.best", program_id=program.id))
+    sample = None
+    if plan is not None and (plan.accept or plan.waitlist):
+        from portal.applications.notifications import preview_mail
+
+        first = (plan.accept or plan.waitlist)[0]
+        sample = preview_mail(first, State.ACCEPTED if plan.accept else State.WAITLISTED)
+    return render_template(
+        "applications/staff_decide.html",
+        program=program,
+        form=form,
+        preview=preview,
+        plan=plan,
+        sample=sample,
+        seats=decisions.count_seats(program),
+        auto_form=AutoAssignForm(),
+        state_labels=STATE_LABELS,
+    )
+
+
+@bp.get("/dashboard")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def dashboard() -> str:
+    """Show the coordinator's programmes in numbers and charts."""
+    from flask_babel import format_date
+
+    from portal.access import managed_program_ids
+    from portal.applications.overview import overview
+    from portal.i18n import current_locale
+    from portal.reference import country_name
+
+    locale = current_locale()
+    data = overview(managed_program_ids(), locale)
+    charts = [
+        (
+            _("Applications by state"),
+            "state",
+            [(str(STATE_LABELS[State(s)]), n) for s, n in data.by_state],
+        ),
+        (
+            _("Applications by citizenship"),
+            "citizenship",
+            [(country_name(c, locale) if c != "—" else c, n) for c, n in data.by_citizenship],
+        ),
+        (_("Applications by home university"), "home", data.by_home),
+        (
+            _("Applications submitted per week"),
+            "week",
+            [(format_date(week, "medium"), n) for week, n in data.by_week],
+        ),
+    ]
+    return render_template("applications/staff_dashboard.html", charts=charts, seats=data.seats)
+
+
+@bp.get("/reviews")
+@role_required(Role.REVIEWER, Role.COORDINATOR, Role.ADMIN)
+def my_reviews() -> str:
+    """List the applications assigned to the current user for review."""
+    import sqlalchemy as sa
+    import sqlalchemy.orm as so
+
+    from portal.auth.models import User
+    from portal.extensions import db
+
+    assigned = (
+        db.session.scalars(
+            sa.select(Review)
+            .where(Review.reviewer_id == current_user.id)
+            .options(
+                so.joinedload(Review.application).joinedload(Application.program),
+                so.joinedload(Review.application)
+                .joinedload(Application.student)
+                .joinedload(User.profile),
+            )
+            .order_by(Review.submitted_at.is_not(None), Review.assigned_at)
+        )
+        .unique()
+        .all()
+    )
+    return render_template(
+        "applications/staff_reviews.html", assigned=assigned, state_labels=STATE_LABELS
+    )
+
+
+@bp.post("/programs/<int:program_id>/bulk")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def bulk(program_id: int) -> str | Response:
+    """Decide several applications at once: preview first, then apply on confirmation."""
+    import sqlalchemy as sa
+
+    from portal.applications.forms import ConfirmForm
+    from portal.extensions import db
+
+    program = load_or_404(Program, program_id, can_manage_program)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        target = State(request.form.get("target", ""))
+        ids = [int(value) for value in request.form.getlist("ids")][:500]
+    except ValueError:
+        abort(400)
+    if target not in DECISION_TARGETS:
+        abort(400)
+    chosen = db.session.scalars(
+        sa.select(Application)
+        .where(
+            Application.program_id == program.id,
+            Application.id.in_(ids),
+            Application.state != State.DRAFT.value,
+        )
+        .order_by(Application.score.desc().nulls_last(), Application.id)
+    ).all()
+    back = url_for("queue.program", program_id=program.id)
+    if not chosen:
+        flash(_("Select at least one application."), "warning")
+        return redirect(back)
+    reason = (request.form.get("reason") or "").strip()[:2000] or None
+    if request.form.get("confirm") != "y":
+        from portal.applications.notifications import preview_mail
+
+        return render_template(
+            "applications/staff_bulk.html",
+            program=program,
+            chosen=chosen,
+            target=target,
+            state_labels=STATE_LABELS,
+            sample=preview_mail(chosen[0], target),
+        )
+    refused = decisions.decide_many(chosen, target, actor=current_user, reason=reason)
+    done = len(chosen) - len(refused)
+    flash(_("%(count)d decisions saved; the students are told by e-mail.", count=done), "success")
+    for application, why in refused:
+        name = application.student.profile.latin_name if application.student.profile else ""
+        flash(f"{name or application.student.email}: {why}", "warning")
+    return redirect(back)
