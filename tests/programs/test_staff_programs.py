@@ -492,6 +492,7 @@ def test_the_audit_log_is_paginated_newest_first(app, coordinator, world, create
         assert response.status_code == 302
     first = coordinator.get(f"/staff/programs/{created.id}/log").get_data(as_text=True)
     assert "Programme changed" in first and "Programme created" not in first
+    assert f'href="/staff/programs/{created.id}/log?page=2"' in first
     second = coordinator.get(f"/staff/programs/{created.id}/log?page=2").get_data(as_text=True)
     assert "Programme created" in second
     assert coordinator.get(f"/staff/programs/{created.id}/log?page=-3").status_code == 404
