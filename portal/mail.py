@@ -73,6 +73,13 @@ def queue_mail(
         subject = render_template(f"emails/{template}.subject.txt", **context).strip()
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
+    return queue_rendered(recipient, subject, text, html)
+
+
+def queue_rendered(
+    recipient: str, subject: str, text: str, html: str | None = None
+) -> OutgoingMail:
+    """Queue a message already rendered."""
     message = OutgoingMail(recipient=recipient, subject=subject, body_text=text, body_html=html)
     db.session.add(message)
     g.mail_queued = True

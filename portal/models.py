@@ -7,6 +7,7 @@ from portal.institutions.models import Institution
 from portal.mail import OutgoingMail
 from portal.profiles.models import LanguageSkill, StudentProfile
 from portal.programs.models import (
+    MailTemplate,
     Program,
     ProgramEvent,
     ProgramQuestion,
@@ -23,6 +24,7 @@ __all__ = [
     "Document",
     "Institution",
     "LanguageSkill",
+    "MailTemplate",
     "OutgoingMail",
     "Program",
     "ProgramEvent",

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from portal.forms import KopirForm, clean_text
@@ -86,3 +94,33 @@ def review_form(program: Program, scores: dict[int, int], comment: str | None) -
             ),
         )
     return ReviewForm()
+
+
+class MailTemplateForm(KopirForm):
+    """A programme's own wording of one decision e-mail in one language."""
+
+    state = SelectField(_l("E-mail for the state"), choices=[])
+    locale = SelectField(_l("Language"), choices=[])
+    subject = StringField(
+        _l("Subject"), validators=[Optional(), Length(max=200)], filters=[clean_text]
+    )
+    body = TextAreaField(
+        _l("Text"),
+        validators=[Optional(), Length(max=5000)],
+        filters=[clean_text],
+        render_kw={"rows": 10},
+        description=_l("Leave both empty to send the portal's standard message."),
+    )
+    preview = SubmitField(_l("Preview"))
+    save = SubmitField(_l("Save"))
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """Require the subject and the text together (Optional stops per-field checks)."""
+        valid = super().validate(extra_validators)
+        if bool(self.body.data) != bool(self.subject.data):
+            self.body.errors = [
+                *self.body.errors,
+                _l("Fill in both the subject and the text, or neither."),
+            ]
+            return False
+        return valid

@@ -2,41 +2,63 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from portal.applications.models import Application, ApplicationEvent
 from portal.applications.states import STATE_LABELS, State, state_changed
-from portal.mail import queue_mail
+
+
+def render_state_mail(application: Application, to: str) -> dict[str, str]:
+    """Render the e-mail for a move to a state: the programme's own words, or ours."""
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from portal.mail import external_url
+    from portal.programs import mail_templates
+
+    student = application.student
+    locale = student.locale or "en"
+    label = STATE_LABELS[State(to)]
+    with force_locale(locale):
+        link = external_url("applications.detail", application_id=application.id)
+        custom = mail_templates.find(application.program_id, to, locale)
+        if custom is not None:
+            profile = student.profile
+            values = {
+                "name": profile.latin_name if profile else student.email,
+                "native_name": profile.native_name if profile else "",
+                "programme": application.program.title(locale),
+                "state": str(label),
+                "link": link,
+            }
+            return {
+                "to": student.email,
+                "subject": mail_templates.fill(custom.subject, values),
+                "body": mail_templates.fill(custom.body, values),
+                "html": None,
+            }
+        event = SimpleNamespace(to_state=to, from_state=application.state, reason=None)
+        context = {"application": application, "event": event, "state_label": label}
+        return {
+            "to": student.email,
+            "subject": render_template("emails/application_state.subject.txt", **context).strip(),
+            "body": render_template("emails/application_state.txt", **context),
+            "html": render_template("emails/application_state.html", **context),
+        }
 
 
 def notify_student(application: Application, event: ApplicationEvent, **_: Any) -> None:
     """Queue the message for the new state, in the student's language."""
-    student = application.student
-    queue_mail(
-        student.email,
-        "application_state",
-        student.locale,
-        application=application,
-        event=event,
-        state_label=STATE_LABELS[State(event.to_state)],
-    )
+    from portal.mail import queue_rendered
+
+    message = render_state_mail(application, event.to_state)
+    queue_rendered(message["to"], message["subject"], message["body"], message["html"])
 
 
 def preview_mail(application: Application, to: State) -> dict[str, str]:
     """Render the message a state change would send the student, without sending it."""
-    from types import SimpleNamespace
-
-    from flask import render_template
-    from flask_babel import force_locale
-
-    event = SimpleNamespace(to_state=to.value, from_state=application.state, reason=None)
-    context = {"application": application, "event": event, "state_label": STATE_LABELS[to]}
-    with force_locale(application.student.locale or "en"):
-        return {
-            "to": application.student.email,
-            "subject": render_template("emails/application_state.subject.txt", **context).strip(),
-            "body": render_template("emails/application_state.txt", **context),
-        }
+    return render_state_mail(application, to.value)
 
 
 def connect() -> None:

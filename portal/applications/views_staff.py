@@ -354,3 +354,99 @@ def bulk(program_id: int) -> str | Response:
         name = application.student.profile.latin_name if application.student.profile else ""
         flash(f"{name or application.student.email}: {why}", "warning")
     return redirect(back)
+
+
+@bp.route("/programs/<int:program_id>/emails", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def emails(program_id: int) -> str | Response:
+    """Let coordinators word the decision e-mails of a programme, with a preview."""
+    import sqlalchemy as sa
+
+    from portal.applications.forms_staff import MailTemplateForm
+    from portal.applications.notifications import render_state_mail
+    from portal.extensions import db
+    from portal.i18n import LANGUAGE_NAMES
+    from portal.programs import mail_templates
+    from portal.programs.models import MailTemplate
+
+    program = load_or_404(Program, program_id, can_manage_program)
+    form = MailTemplateForm(request.args) if request.method == "GET" else MailTemplateForm()
+    form.state.choices = [(s.value, str(STATE_LABELS[s])) for s in mail_templates.EDITABLE_STATES]
+    form.locale.choices = list(LANGUAGE_NAMES.items())
+    if request.method == "GET":
+        form.state.data = (
+            form.state.data
+            if form.state.data in dict(form.state.choices)
+            else (State.ACCEPTED.value)
+        )
+        form.locale.data = form.locale.data if form.locale.data in LANGUAGE_NAMES else "en"
+        existing = mail_templates.find(program.id, form.state.data, form.locale.data)
+        form.subject.data = existing.subject if existing else ""
+        form.body.data = existing.body if existing else ""
+    preview = None
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            status = 422
+        elif form.save.data:
+            existing = mail_templates.find(program.id, form.state.data, form.locale.data)
+            if not form.subject.data:
+                if existing is not None:
+                    db.session.delete(existing)
+            elif existing is None:
+                db.session.add(
+                    MailTemplate(
+                        program_id=program.id,
+                        state=form.state.data,
+                        locale=form.locale.data,
+                        subject=form.subject.data,
+                        body=form.body.data,
+                    )
+                )
+            else:
+                existing.subject, existing.body = form.subject.data, form.body.data
+            flash(_("The e-mail is saved."), "success")
+            return redirect(
+                url_for(
+                    "staff.emails",
+                    program_id=program.id,
+                    state=form.state.data,
+                    locale=form.locale.data,
+                )
+            )
+        else:
+            sample = db.session.scalar(
+                sa.select(Application)
+                .where(Application.program_id == program.id, Application.state != State.DRAFT.value)
+                .order_by(Application.id)
+                .limit(1)
+            )
+            if sample is None:
+                flash(_("The preview needs at least one submitted application."), "info")
+            else:
+                values = {
+                    "name": sample.student.profile.latin_name if sample.student.profile else "",
+                    "native_name": sample.student.profile.native_name
+                    if sample.student.profile
+                    else "",
+                    "programme": program.title(form.locale.data),
+                    "state": str(STATE_LABELS[State(form.state.data)]),
+                    "link": url_for(
+                        "applications.detail", application_id=sample.id, _external=True
+                    ),
+                }
+                if form.subject.data:
+                    preview = {
+                        "to": sample.student.email,
+                        "subject": mail_templates.fill(form.subject.data, values),
+                        "body": mail_templates.fill(form.body.data, values),
+                    }
+                else:
+                    preview = render_state_mail(sample, form.state.data)
+    return render_template(
+        "applications/staff_emails.html",
+        program=program,
+        form=form,
+        preview=preview,
+        placeholders=mail_templates.PLACEHOLDERS,
+    ), status

@@ -287,3 +287,20 @@ class ProgramEvent(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     actor: so.Mapped[User | None] = so.relationship()
+
+
+class MailTemplate(db.Model):
+    """A programme's own wording of a decision e-mail, in one language."""
+
+    __tablename__ = "mail_templates"
+    __table_args__ = (sa.UniqueConstraint("program_id", "state", "locale"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    program_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    state: so.Mapped[str] = so.mapped_column(sa.String(20))
+    locale: so.Mapped[str] = so.mapped_column(sa.String(5))
+    subject: so.Mapped[str] = so.mapped_column(sa.String(200))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
