@@ -248,6 +248,25 @@ def promote_waitlisted(program: Program) -> Application | None:
     return None
 
 
+def pending_proposals(program: Program) -> list[Application]:
+    """Return the waitlisted applicants the portal proposed for a freed seat, still waiting."""
+    proposed = db.session.scalars(
+        sa.select(ProgramEvent.details).where(
+            ProgramEvent.program_id == program.id, ProgramEvent.action == "promotion_proposed"
+        )
+    ).all()
+    ids = {d.get("application_id") for d in proposed if isinstance(d, dict)}
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Application)
+            .where(Application.id.in_(ids), Application.state == State.WAITLISTED.value)
+            .order_by(Application.score.desc().nulls_last(), Application.id)
+        )
+    )
+
+
 FREEING_MOVES = frozenset(
     (source, target)
     for source in SEAT_TAKING_STATES

@@ -228,6 +228,8 @@ def best(program_id: int) -> str | Response:
         sample = preview_mail(first, State.ACCEPTED if plan.accept else State.WAITLISTED)
     return render_template(
         "applications/staff_decide.html",
+        proposals=decisions.pending_proposals(program),
+        confirm_form=DecisionForm(),
         program=program,
         form=form,
         preview=preview,

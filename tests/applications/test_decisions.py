@@ -164,7 +164,7 @@ def test_review_then_accept_best_then_promote_after_withdrawal(app, browser, oth
 
 
 def test_confirm_mode_only_proposes_the_promotion(app, browser):
-    _, ids = make_programme(app, seats=1, promotion_mode="confirm")
+    _program_id, ids = make_programme(app, seats=1, promotion_mode="confirm")
     with app.app_context():
         db.session.get(Application, ids["aru"]).state = "accepted"
         db.session.get(Application, ids["ivan"]).state = "waitlisted"
@@ -177,6 +177,18 @@ def test_confirm_mode_only_proposes_the_promotion(app, browser):
         [event] = db.session.scalars(sa.select(ProgramEvent)).all()
         assert event.action == "promotion_proposed"
         assert event.details == {"application_id": ids["ivan"]}
+    # The coordinator sees the proposal and confirms it in one click.
+    browser.login("coord@vku.edu.kz", factories.PASSWORD)
+    page = browser.get(f"/staff/programs/{_program_id}/decide").get_data(as_text=True)
+    assert "Confirm the promotion" in page
+    with app.app_context():
+        version = db.session.get(Application, ids["ivan"]).version
+    browser.post(
+        f"/staff/applications/{ids['ivan']}/decide", {"target": "accepted", "version": str(version)}
+    )
+    assert state_of(app, ids["ivan"]) == "accepted"
+    page = browser.get(f"/staff/programs/{_program_id}/decide").get_data(as_text=True)
+    assert "Confirm the promotion" not in page
 
 
 def test_quota_keeps_a_seat_for_the_partner(app, browser):

@@ -47,8 +47,8 @@ OBJECT_ALLOWED = {"coordinator", "admin"}
 APPLICATION_PAGE_ALSO = {"reviewer_assigned"}
 
 
-@pytest.fixture
-def world(app):
+@pytest.fixture(params=["draft", "submitted", "withdrawn"])
+def world(app, request):
     with app.app_context():
         host = factories.institution(schac="vku.edu.kz")
         program = factories.program(host)
@@ -84,11 +84,13 @@ def world(app):
         db.session.add(application)
         db.session.flush()
         db.session.add(Review(application=application, reviewer=users["reviewer_assigned"]))
+        application.state = request.param  # every state that changes who may look
         db.session.commit()
         return {
             "application_id": application.id,
             "program_id": program.id,
             "emails": {k: u.email for k, u in users.items()},
+            "state": request.param,
         }
 
 
@@ -133,6 +135,8 @@ def test_every_staff_page_for_every_role(app, world, role):
                 if url == f"/staff/applications/{world['application_id']}"
                 else set()
             )
+            if world["state"] == "draft":
+                allowed = {"admin"}  # staff never see a draft; the admin sees everything
             expected = 200 if role in allowed else 404
         else:
             expected = 200 if role in OBJECT_ALLOWED else 404
