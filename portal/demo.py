@@ -506,6 +506,8 @@ ACCOUNTS = [
     ("admin@kopir.demo", Role.ADMIN, None),
     ("coordinator@kopir.demo", Role.COORDINATOR, "vku.edu.kz"),
     ("reviewer@kopir.demo", Role.REVIEWER, "vku.edu.kz"),
+    # A second reviewer from another university, so every applicant can get two reviews.
+    ("reviewer2@kopir.demo", Role.REVIEWER, "nsu.ru"),
     ("partner@kopir.demo", Role.PARTNER, "knu.kg"),
     ("student@kopir.demo", Role.STUDENT, None),
 ]
@@ -723,6 +725,7 @@ def seed(today: date | None = None) -> Iterator[str]:
             program.quotas.append(ProgramQuota(institution=by_schac[schac], seats=seats))
         program.staff.append(ProgramStaff(user=users["coordinator@kopir.demo"], role="coordinator"))
         program.staff.append(ProgramStaff(user=users["reviewer@kopir.demo"], role="reviewer"))
+        program.staff.append(ProgramStaff(user=users["reviewer2@kopir.demo"], role="reviewer"))
         for position, (names, weight) in enumerate(RUBRIC, start=1):
             program.criteria.append(
                 RubricCriterion(

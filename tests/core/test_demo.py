@@ -37,7 +37,7 @@ def test_seed_demo_is_idempotent_and_covers_what_the_demo_needs(app):
             "partner",
             "admin",
         }
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 11
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 12
         from portal.applications.models import Application
         from portal.profiles.models import StudentProfile
 
