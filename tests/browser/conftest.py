@@ -33,10 +33,30 @@ if not os.path.exists(CHROMIUM):  # pragma: no cover - .ci/run and `make test` i
     )
 
 
+def buffered(wsgi_app):
+    """Read each response whole and close it before the server writes it to the socket.
+
+    Werkzeug's development server can skip closing a file response when the browser drops
+    the connection (a load cut short by the next navigation); the leaked file handle then
+    fails the run under filterwarnings=error. Buffering keeps no file open while writing.
+    """
+
+    def wrapper(environ, start_response):
+        result = wsgi_app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return [body]
+
+    return wrapper
+
+
 @pytest.fixture(scope="session")
 def live_server(app) -> Iterator[str]:
     """Serve the test app on a free local port in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
