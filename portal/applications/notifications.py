@@ -9,6 +9,49 @@ from portal.applications.models import Application, ApplicationEvent
 from portal.applications.states import STATE_LABELS, State, state_changed
 
 
+def state_text(application: Application, to: str, state_label: object) -> str:
+    """Say in a sentence what a move to this state means for the student (plain text).
+
+    Plain text on purpose: the HTML message escapes it like any other value, so a title
+    typed by a coordinator can never become markup.
+    """
+    from flask_babel import gettext as _
+
+    program = application.program.title()
+    sentences = {
+        "submitted": _(
+            'We received your application to "%(program)s". The coordinators will review it '
+            "after the deadline; you can follow its status in the portal.",
+            program=program,
+        ),
+        "withdrawn": _(
+            'Your application to "%(program)s" is withdrawn, as you asked.', program=program
+        ),
+        "under_review": _(
+            'Your application to "%(program)s" is now being reviewed.', program=program
+        ),
+        "accepted": _(
+            'Good news: your application to "%(program)s" is accepted. Your offer letter will '
+            "follow; you can follow every step in the portal.",
+            program=program,
+        ),
+        "waitlisted": _(
+            'Your application to "%(program)s" is on the waiting list. If a seat frees, we will '
+            "write to you at once.",
+            program=program,
+        ),
+        "rejected": _(
+            'We are sorry: your application to "%(program)s" was not accepted this time.',
+            program=program,
+        ),
+    }
+    return sentences.get(to) or _(
+        'The status of your application to "%(program)s" is now: %(state)s.',
+        program=program,
+        state=state_label,
+    )
+
+
 def render_state_mail(application: Application, to: str) -> dict[str, str]:
     """Render the e-mail for a move to a state: the programme's own words, or ours."""
     from flask import render_template
@@ -39,7 +82,12 @@ def render_state_mail(application: Application, to: str) -> dict[str, str]:
                 "html": None,
             }
         event = SimpleNamespace(to_state=to, from_state=application.state, reason=None)
-        context = {"application": application, "event": event, "state_label": label}
+        context = {
+            "application": application,
+            "event": event,
+            "state_label": label,
+            "state_text": state_text,
+        }
         return {
             "to": student.email,
             "subject": render_template("emails/application_state.subject.txt", **context).strip(),

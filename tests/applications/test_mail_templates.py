@@ -87,3 +87,31 @@ def test_wording_form_refuses_half_filled_and_foreign_programmes(app, browser, o
     assert bad.status_code == 422
     other_browser.login("other@vku.edu.kz", factories.PASSWORD)
     assert other_browser.get(url).status_code == 404
+
+
+def test_standard_decision_mail_speaks_of_the_decision_and_escapes_titles(app, browser):
+    program_id, ids = make_programme(app, seats=1)
+    with app.app_context():
+        from portal.programs.models import Program
+
+        db.session.get(Program, program_id).titles = {"en": "Altai <b>school</b>"}
+        db.session.commit()
+    browser.login("coord@vku.edu.kz", factories.PASSWORD)
+    decide(app, browser, ids["aru"], "accepted")
+    decide(app, browser, ids["ivan"], "waitlisted")
+    with app.app_context():
+        text, html = db.session.execute(
+            sa.select(OutgoingMail.body_text, OutgoingMail.body_html)
+            .where(OutgoingMail.recipient == "aru@example.org")
+            .order_by(OutgoingMail.id.desc())
+            .limit(1)
+        ).one()
+        russian = db.session.scalar(
+            sa.select(OutgoingMail.body_text)
+            .where(OutgoingMail.recipient == "ivan@example.org")
+            .order_by(OutgoingMail.id.desc())
+            .limit(1)
+        )
+    assert "Қуанышты жаңалық" in text and "Altai <b>school</b>" in text
+    assert "Altai &lt;b&gt;school&lt;/b&gt;" in html and "<b>school</b>" not in html
+    assert "листе ожидания" in russian
