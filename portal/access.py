@@ -151,3 +151,8 @@ def can_review(application: Application, user: User | None = None) -> bool:
         )
         is not None
     )
+
+
+def can_decide(application: Application, user: User | None = None) -> bool:
+    """Tell whether the user may decide on or assign reviewers to a submitted application."""
+    return application.state != State.DRAFT and can_manage_program(application.program, user)

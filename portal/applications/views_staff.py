@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.access import (
+    can_decide,
     can_manage_program,
     can_review,
     can_view_application,
@@ -102,9 +103,7 @@ def _back(application: Application) -> Response:
 @role_required(Role.COORDINATOR, Role.ADMIN)
 def decide(application_id: int) -> Response:
     """Make a decision, refusing it when someone else changed the application meanwhile."""
-    app_ = load_or_404(
-        Application, application_id, lambda a: can_manage_program(a.program) and not a.is_draft
-    )
+    app_ = load_or_404(Application, application_id, can_decide)
     form = DecisionForm()
     form.target.choices = _targets(app_)
     if not form.validate_on_submit():
@@ -134,9 +133,7 @@ def decide(application_id: int) -> Response:
 @role_required(Role.COORDINATOR, Role.ADMIN)
 def assign(application_id: int) -> Response:
     """Assign a reviewer by hand."""
-    app_ = load_or_404(
-        Application, application_id, lambda a: can_manage_program(a.program) and not a.is_draft
-    )
+    app_ = load_or_404(Application, application_id, can_decide)
     form = AssignForm()
     form.reviewer.choices = [(r.id, r.email) for r in reviews.reviewers_of(app_.program)]
     if not form.validate_on_submit():
