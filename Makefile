@@ -53,8 +53,10 @@ test: system-deps $(VENV)/.installed-test instance/config.py translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@echo "Screenshots of the browser tests: $(CURDIR)/test-artifacts/screenshots/"
 
-bench: $(VENV)/.installed-test translations
+bench: DEBIAN_SET = run
+bench: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python benchmarks/bench_pages.py
+	$(BIN)/python benchmarks/bench_letters.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check portal tests benchmarks

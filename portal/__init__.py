@@ -27,6 +27,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     # Alembic announces every plugin it loads at INFO; that is noise in `make run`.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # WeasyPrint logs every rendering step at INFO; its warnings still show.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
     from portal import extensions
 
@@ -39,6 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from portal.auth.views import bp as auth_bp
     from portal.documents.views import bp as documents_bp
     from portal.health import bp as health_bp
+    from portal.offers.views import bp as offers_bp
+    from portal.offers.views_staff import bp as offer_staff_bp
     from portal.pages import bp as main_bp
     from portal.profiles.views import bp as profiles_bp
     from portal.programs.views import bp as programs_bp
@@ -55,14 +59,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         staff_bp,
         queue_bp,
         documents_bp,
+        offers_bp,
+        offer_staff_bp,
         admin_bp,
     ):
         app.register_blueprint(bp)
 
     from portal import errors, i18n, requests
     from portal.applications import notifications
+    from portal.offers import services as offers
 
     notifications.connect()
+    offers.connect()
 
     errors.init_app(app)
     i18n.init_app(app)

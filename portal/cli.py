@@ -80,3 +80,64 @@ def send_mail() -> None:
 
     sent, failed = send_pending(limit=500)
     click.echo(f"sent {sent}, failed {failed}")
+
+
+@cli.command("issue-offers")
+@click.argument("program")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Processes that render (default: one per core)."
+)
+@with_appcontext
+def issue_offers(program: str, workers: int | None) -> None:
+    """Issue the offer letters of every accepted applicant of PROGRAM (slug or id)."""
+    from flask import current_app
+
+    from portal import jobs
+    from portal.programs.models import Program
+
+    query = sa.select(Program).where(Program.slug == program)
+    if program.isdigit():
+        query = sa.select(Program).where(
+            sa.or_(Program.slug == program, Program.id == int(program))
+        )
+    found = db.session.scalar(query)
+    if found is None:
+        raise click.BadParameter(f"no programme {program!r}", param_hint="PROGRAM")
+    if workers:
+        current_app.config["LETTER_WORKERS"] = workers
+    try:
+        job = jobs.create("issue_offers", program_id=found.id, created_by_id=None)
+    except jobs.JobBusy as busy:
+        raise click.ClickException(
+            f"letters are already being issued for {found.slug} (job {busy.job.id})"
+        ) from busy
+    db.session.commit()
+    click.echo(f"Job {job.id}: issuing the letters of {found.slug}")
+    with click.progressbar(length=1, label="Letters", show_pos=True) as bar:
+
+        def progress(state: jobs.Job) -> None:
+            bar.length = max(state.total, 1)
+            bar.update(state.processed - bar.pos)
+
+        job = jobs.run(job.id, progress=progress)
+    click.echo(f"Issued {job.done}, failed {job.failed} (job {job.id}: {job.state}).")
+    for failure in job.failures:
+        click.echo(f"  application {failure.get('application_id')}: {failure.get('error')}")
+    if job.state != jobs.JobState.DONE or job.failed:
+        if job.error:
+            click.echo(f"Stopped: {job.error}", err=True)
+        click.echo("Run the command again to finish the rest.", err=True)
+        raise SystemExit(1)
+
+
+@cli.command("expire-offers")
+@with_appcontext
+def expire_offers() -> None:
+    """Expire offers whose deadline passed unanswered, and promote from waiting lists (cron)."""
+    from portal.jobs import send_queued_mail
+    from portal.offers.services import expire_due
+
+    count = expire_due()
+    db.session.commit()
+    send_queued_mail()
+    click.echo(f"Expired {count} offer(s).")

@@ -42,6 +42,12 @@ class Defaults:
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     # Generous: a whole dormitory may register from one address the night before a deadline.
     RATELIMIT_REGISTER = "30 per hour"
+    # The public letter check: enough for a visa office, too few to guess codes.
+    RATELIMIT_VERIFY = "30 per minute;300 per hour"
+    # Processes that render letters in a batch; empty means one per core.
+    LETTER_WORKERS: int | None = None
+    # Run background jobs inline, after the request's commit (tests), instead of in a thread.
+    JOBS_SYNC = False
     # How many reverse proxies stand in front (X-Forwarded-For/-Proto are trusted that deep).
     PROXY_COUNT = 0
     EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600
@@ -76,6 +82,8 @@ ENV_SETTINGS: dict[str, type] = {
     "PROXY_COUNT": int,
     "TRUSTED_HOSTS": list,
     "RATELIMIT_REGISTER": str,
+    "RATELIMIT_VERIFY": str,
+    "LETTER_WORKERS": int,
 }
 
 

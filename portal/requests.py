@@ -15,10 +15,15 @@ def init_app(app: Flask) -> None:
         if response.status_code < 400:
             db.session.commit()
             g.pop("stored_files", None)
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
             if g.pop("mail_queued", False):
                 from portal.mail import send_after_commit
 
-                send_after_commit(current_app._get_current_object())  # type: ignore[attr-defined]
+                send_after_commit(app)
+            if g.get("jobs_queued"):
+                from portal.jobs import launch_queued
+
+                launch_queued(app)
         else:
             db.session.rollback()
             _discard_stored_files()

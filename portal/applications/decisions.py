@@ -129,7 +129,10 @@ def decide(
 ) -> None:
     """Move one application to accepted, waitlisted or rejected (or back to review)."""
     who = _actor(actor)
-    if not can_move(application.state, to, who.role):
+    # offered -> accepted is the revocation of a letter (portal.offers), not a seat decision.
+    if (application.state == State.OFFERED and to != State.CANCELLED) or not can_move(
+        application.state, to, who.role
+    ):
         raise DecisionError(
             _(
                 "This application cannot go from “%(source)s” to “%(target)s”.",

@@ -44,7 +44,30 @@ def state_text(application: Application, to: str, state_label: object) -> str:
             'We are sorry: your application to "%(program)s" was not accepted this time.',
             program=program,
         ),
+        "confirmed": _(
+            'You accepted the offer of "%(program)s". We look forward to welcoming you.',
+            program=program,
+        ),
+        "declined": _(
+            'You declined the offer of "%(program)s". Thank you for telling us.',
+            program=program,
+        ),
+        "expired": _(
+            'The offer of "%(program)s" has expired: we had no answer by the deadline.',
+            program=program,
+        ),
     }
+    if to == "offered":
+        from portal.offers.services import current_offer
+
+        offer = current_offer(application)
+        if offer is not None:
+            return _(
+                'Your offer letter for "%(program)s" is ready. Please read it and accept or '
+                "decline the offer in the portal by %(deadline)s.",
+                program=program,
+                deadline=offer.printed.get("deadline", ""),
+            )
     return sentences.get(to) or _(
         'The status of your application to "%(program)s" is now: %(state)s.',
         program=program,
@@ -86,7 +109,8 @@ def render_state_mail(application: Application, to: str) -> dict[str, str]:
             "application": application,
             "event": event,
             "state_label": label,
-            "state_text": state_text,
+            # Worded once for both the text and the HTML part.
+            "sentence": state_text(application, to, label),
         }
         return {
             "to": student.email,

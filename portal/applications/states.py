@@ -92,6 +92,9 @@ _allow((State.WAITLISTED,), (State.ACCEPTED, State.REJECTED), "coordinator", SYS
 _allow((State.ACCEPTED,), (State.OFFERED,), "coordinator", SYSTEM)
 _allow((State.OFFERED,), (State.CONFIRMED, State.DECLINED), "student")
 _allow((State.OFFERED,), (State.EXPIRED,), SYSTEM)
+# Revoking the standing letter of an unanswered offer puts the applicant back to "accepted"
+# (the seat stays theirs) until a new letter is issued.
+_allow((State.OFFERED,), (State.ACCEPTED,), "coordinator")
 _allow((State.REJECTED,), (State.UNDER_REVIEW,), "coordinator")
 _allow(tuple(WITHDRAWABLE_STATES), (State.WITHDRAWN,), "student")
 # A draft was never submitted: there is nothing to cancel, the student simply leaves it.
@@ -100,7 +103,8 @@ _allow(CANCELLABLE_STATES, (State.CANCELLED,), "admin")
 
 # Moves that must say why.
 REASON_REQUIRED = frozenset(
-    {(State.REJECTED, State.UNDER_REVIEW)} | {(s, State.CANCELLED) for s in CANCELLABLE_STATES}
+    {(State.REJECTED, State.UNDER_REVIEW), (State.OFFERED, State.ACCEPTED)}
+    | {(s, State.CANCELLED) for s in CANCELLABLE_STATES}
 )
 
 signals = Namespace()

@@ -91,9 +91,16 @@ def _render_step(template: str, application: Application, step: str, **context: 
 @role_required(Role.STUDENT)
 def dashboard() -> str:
     """List the student's applications with their state and timeline."""
+    from portal.offers.services import expire_if_due
+
+    applications = student_applications(current_user)
+    # Offers past their deadline expire as soon as the student looks, like on the detail page.
+    for application in applications:
+        if application.state == "offered":
+            expire_if_due(application)
     return render_template(
         "applications/dashboard.html",
-        applications=student_applications(current_user),
+        applications=applications,
         state_labels=STATE_LABELS,
         kind_labels=KIND_LABELS,
     )
@@ -123,9 +130,21 @@ def apply(slug: str) -> Response:
 @role_required(Role.STUDENT)
 def detail(application_id: int) -> str:
     """Show an application, its timeline and what the student can do with it."""
+    from portal.offers.forms import RespondForm
+    from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS
+    from portal.offers.services import current_offer, expire_if_due, offers_of
+
     application = load_or_404(Application, application_id, can_view_application)
+    # An offer past its deadline expires the moment anyone looks (cron may not have run yet).
+    expire_if_due(application)
+    offer = current_offer(application)
     return render_template(
         "applications/detail.html",
+        offer=offer,
+        letters=offers_of(application),
+        respond_form=RespondForm(data={"offer_id": offer.id if offer else ""}),
+        offer_status_labels=STATUS_LABELS,
+        offer_response_labels=RESPONSE_LABELS,
         application=application,
         state_labels=STATE_LABELS,
         kind_labels=KIND_LABELS,

@@ -51,6 +51,7 @@ def _targets(application: Application) -> list[tuple[str, str]]:
         (target.value, str(STATE_LABELS[target]))
         for target in DECISION_TARGETS
         if role in TRANSITIONS.get((State(application.state), target), frozenset())
+        and not (application.state == State.OFFERED and target != State.CANCELLED)
     ]
 
 
@@ -67,7 +68,13 @@ def _visible_reviews(application: Application) -> list[Review]:
 @role_required(*STAFF)
 def application(application_id: int) -> str:
     """Show everything about one application to the staff allowed to see it."""
+    from portal.offers.forms import RevokeForm
+    from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS
+    from portal.offers.services import current_offer, expire_if_due, offers_of
+    from portal.offers.views_staff import issue_form_for
+
     app_ = load_or_404(Application, application_id, can_view_application)
+    expire_if_due(app_)
     manage = can_manage_program(app_.program)
     own_review = next((r for r in app_.reviews if r.reviewer_id == current_user.id), None)
     decision_form = DecisionForm(data={"version": app_.version})
@@ -92,6 +99,12 @@ def application(application_id: int) -> str:
         state_labels=STATE_LABELS,
         document_kinds=DOCUMENT_KINDS,
         weighted=reviews.weighted_score,
+        offer=current_offer(app_),
+        letters=offers_of(app_),
+        issue_form=issue_form_for(app_) if manage else None,
+        revoke_form=RevokeForm() if manage else None,
+        offer_status_labels=STATUS_LABELS,
+        offer_response_labels=RESPONSE_LABELS,
     )
 
 

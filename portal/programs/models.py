@@ -108,6 +108,9 @@ class Program(TimestampMixin, db.Model):
     # When a seat frees: promote the best waitlisted applicant at once, or ask a coordinator.
     promotion_mode: so.Mapped[str] = so.mapped_column(sa.String(10), default="automatic")
     reviewers_see_scores: so.Mapped[bool] = so.mapped_column(default=False)
+    # Offer letters: days the student has to answer, and English beside their language.
+    offer_response_days: so.Mapped[int] = so.mapped_column(default=14, server_default="14")
+    letter_bilingual: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     # Bumped by every seat decision before seats are counted: the write makes concurrent
     # decisions on one programme queue up (a row lock on PostgreSQL, the write lock on SQLite).
     decision_seq: so.Mapped[int] = so.mapped_column(default=0)

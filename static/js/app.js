@@ -18,6 +18,31 @@
       });
     });
 
+    // Follow a background job: poll its progress and move the bar until it finishes.
+    document.querySelectorAll("[data-job-url]").forEach(function (box) {
+      var url = box.getAttribute("data-job-url");
+      var bar = box.querySelector("progress");
+      var percent = box.querySelector("[data-job-percent]");
+      var label = box.querySelector("[data-job-label]");
+      var stateLabel = box.querySelector("[data-job-state]");
+      var failed = box.querySelector("[data-job-failed]");
+      function poll() {
+        fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+          .then(function (job) {
+            bar.value = job.percent;
+            bar.textContent = job.percent + "%";
+            if (percent) { percent.textContent = job.percent + "%"; }
+            if (label) { label.textContent = job.done + " / " + job.total; }
+            if (stateLabel) { stateLabel.textContent = job.state_label; }
+            if (failed) { failed.textContent = job.failed; }
+            if (job.finished) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
+          })
+          .catch(function () { window.setTimeout(poll, 5000); });
+      }
+      if (box.getAttribute("data-job-finished") !== "true") { window.setTimeout(poll, 700); }
+    });
+
     // Move focus to the error summary so screen readers announce it.
     var errors = document.getElementById("form-errors");
     if (errors) { errors.focus(); }

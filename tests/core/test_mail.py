@@ -121,3 +121,15 @@ def test_mail_survives_an_smtp_outage_and_is_sent_once(app, browser, smtp):
 def test_send_mail_cli_reports_counts(app):
     result = app.test_cli_runner().invoke(args=["portal", "send-mail"])
     assert result.exit_code == 0 and "sent 0, failed 0" in result.output
+
+
+def test_links_made_outside_a_request_use_base_url(app, monkeypatch):
+    from portal.mail import external_url
+
+    monkeypatch.setitem(app.config, "BASE_URL", "https://kopir.example.edu/portal/")
+    with app.app_context():
+        assert (
+            external_url("offers.verify", code="abc")
+            == "https://kopir.example.edu/portal/verify/abc"
+        )
+        assert external_url("offers.verify_form") == "https://kopir.example.edu/portal/verify"

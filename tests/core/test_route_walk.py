@@ -10,6 +10,8 @@ from portal.applications.models import Application
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import db
+from portal.jobs import Job
+from portal.offers.models import Offer
 from portal.programs.models import ProgramStaff
 from portal.reviews.models import Review
 from tests import factories
@@ -85,10 +87,26 @@ def world(app, request):
         db.session.flush()
         db.session.add(Review(application=application, reviewer=users["reviewer_assigned"]))
         application.state = request.param  # every state that changes who may look
+        job = Job(kind="issue_offers", program_id=program.id, state="done")
+        offer = Offer(
+            application=application,
+            version=1,
+            reference="KOP-2026-000001",
+            language="en",
+            storage_key="none.pdf",
+            size=0,
+            sha256="0" * 64,
+            code_hash="1" * 64,
+            response_deadline=utcnow(),
+            printed={},
+        )
+        db.session.add_all([job, offer])
         db.session.commit()
         return {
             "application_id": application.id,
             "program_id": program.id,
+            "job_id": job.id,
+            "offer_id": offer.id,
             "emails": {k: u.email for k, u in users.items()},
             "state": request.param,
         }
@@ -107,7 +125,7 @@ def staff_get_routes(app, world) -> list[tuple[str, str]]:
             "application"
             if "application_id" in rule.arguments
             else "program"
-            if "program_id" in rule.arguments
+            if "program_id" in rule.arguments or "job_id" in rule.arguments
             else "list"
         )
         found.append((url, kind))

@@ -1,0 +1,260 @@
+"""Background jobs with their progress kept in the database.
+
+A job is a row: what to do, how far it got, what failed. It runs in a worker thread of the
+process that started it (one machine), or in the foreground of a CLI command; either way it
+commits its progress as it goes, so any page can show it and an interrupted job can be started
+again. A running job writes a heartbeat; one whose heartbeat is old was interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask, current_app, g
+from flask_babel import lazy_gettext as _l
+
+from portal.db import utcnow
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=2)
+MAX_FAILURES_KEPT = 200
+
+
+class JobState(StrEnum):
+    """Where a job stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+JOB_STATE_LABELS = {
+    JobState.QUEUED: _l("Waiting to start"),
+    JobState.RUNNING: _l("Running"),
+    JobState.DONE: _l("Finished"),
+    JobState.FAILED: _l("Stopped"),
+}
+
+
+class Job(db.Model):
+    """One piece of background work and its progress."""
+
+    __tablename__ = "jobs"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(40))
+    program_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    state: so.Mapped[str] = so.mapped_column(sa.String(10), default=JobState.QUEUED)
+    total: so.Mapped[int] = so.mapped_column(default=0)
+    done: so.Mapped[int] = so.mapped_column(default=0)
+    failed: so.Mapped[int] = so.mapped_column(default=0)
+    # {"failures": [{"application_id": 1, "error": "..."}]}
+    result: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    started_at: so.Mapped[datetime | None]
+    finished_at: so.Mapped[datetime | None]
+    heartbeat_at: so.Mapped[datetime | None]
+
+    @property
+    def processed(self) -> int:
+        """Return how many items were dealt with, well or not."""
+        return self.done + self.failed
+
+    @property
+    def percent(self) -> int:
+        """Return progress as a whole percentage."""
+        if self.state == JobState.DONE:
+            return 100
+        return 100 * self.processed // self.total if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        """Tell whether the job will make no more progress."""
+        return self.state in (JobState.DONE, JobState.FAILED)
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        """Return the items that failed, with why."""
+        return list((self.result or {}).get("failures", []))
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        """Tell whether the job is queued or running and has given a sign of life lately."""
+        if self.finished:
+            return False
+        last = self.heartbeat_at or self.created_at
+        return (now or utcnow()) - last < STALE_AFTER
+
+    def beat(self) -> None:
+        """Record a sign of life."""
+        self.heartbeat_at = utcnow()
+
+    def succeeded_one(self) -> None:
+        """Count one item done."""
+        self.done += 1
+        self.beat()
+
+    def failed_one(self, item: dict[str, Any]) -> None:
+        """Count one item failed and keep why (the first few hundred)."""
+        self.failed += 1
+        failures = self.failures
+        if len(failures) < MAX_FAILURES_KEPT:
+            failures.append(item)
+        # A new dict, so the JSON column sees the change.
+        self.result = {**(self.result or {}), "failures": failures}
+        self.beat()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the job's progress for the progress bar."""
+        return {
+            "id": self.id,
+            "state": self.state,
+            "state_label": str(JOB_STATE_LABELS[JobState(self.state)]),
+            "total": self.total,
+            "done": self.done,
+            "failed": self.failed,
+            "percent": self.percent,
+            "finished": self.finished,
+            "error": self.error,
+        }
+
+
+class JobBusy(Exception):
+    """A job of this kind is already running for the same programme."""
+
+    def __init__(self, job: Job) -> None:
+        """Keep the job that is in the way."""
+        super().__init__(f"job {job.id} is still running")
+        self.job = job
+
+
+Progress = Callable[[Job], None]
+
+
+def _handlers() -> dict[str, Callable[[Job, Progress], None]]:
+    from portal.offers.batch import run_issue_offers
+
+    return {"issue_offers": run_issue_offers}
+
+
+def active_job(kind: str, program_id: int | None) -> Job | None:
+    """Return a live job of this kind for the programme; mark dead ones as stopped."""
+    jobs = db.session.scalars(
+        sa.select(Job).where(
+            Job.kind == kind,
+            Job.program_id == program_id,
+            Job.state.in_((JobState.QUEUED.value, JobState.RUNNING.value)),
+        )
+    ).all()
+    for job in jobs:
+        if job.is_active():
+            return job
+        job.state = JobState.FAILED.value
+        job.error = "interrupted"
+        job.finished_at = utcnow()
+    return None
+
+
+def create(kind: str, *, program_id: int | None, created_by_id: int | None) -> Job:
+    """Add a queued job (refused while the same kind runs for the same programme)."""
+    if kind not in _handlers():
+        raise ValueError(f"unknown job kind {kind!r}")
+    busy = active_job(kind, program_id)
+    if busy is not None:
+        raise JobBusy(busy)
+    job = Job(kind=kind, program_id=program_id, created_by_id=created_by_id, heartbeat_at=utcnow())
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def start_after_commit(job: Job) -> None:
+    """Run the job once the request that created it has committed."""
+    g.setdefault("jobs_queued", []).append(job.id)
+
+
+def launch_queued(app: Flask) -> None:
+    """Start the jobs the request queued: inline when JOBS_SYNC is set (tests), else in a thread."""
+    for job_id in g.pop("jobs_queued", []):
+        if app.config.get("JOBS_SYNC"):
+            run(job_id)
+            continue
+        thread = threading.Thread(
+            target=_run_in_thread, args=(app, job_id), name=f"kopir-job-{job_id}", daemon=True
+        )
+        thread.start()
+
+
+def _run_in_thread(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        try:
+            run(job_id)
+        finally:
+            db.session.remove()
+
+
+def run(job_id: int, progress: Progress | None = None) -> Job:
+    """Run a job to its end, committing progress as it goes; never raise for its failures."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise LookupError(f"no job {job_id}")
+    if job.finished:
+        return job
+    job.state = JobState.RUNNING.value
+    job.started_at = job.started_at or utcnow()
+    job.beat()
+    db.session.commit()
+    try:
+        _handlers()[job.kind](job, progress or _quiet)
+    except BaseException as exc:
+        db.session.rollback()
+        job = db.session.get(Job, job_id)
+        job.state = JobState.FAILED.value
+        job.error = f"{type(exc).__name__}: {exc}"[:2000]
+        job.finished_at = utcnow()
+        db.session.commit()
+        send_queued_mail()
+        if isinstance(exc, Exception):
+            log.exception("Job %s failed", job_id)
+            return job
+        raise
+    job.state = JobState.DONE.value
+    job.finished_at = utcnow()
+    db.session.commit()
+    send_queued_mail()
+    return job
+
+
+def send_queued_mail() -> None:
+    """Send the mail the work queued (it is committed; a failed send is retried later)."""
+    if g.pop("mail_queued", False):
+        from portal.mail import send_after_commit
+
+        send_after_commit(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _quiet(job: Job) -> None:
+    """Report progress to nobody (a job in a thread is watched through its row)."""
+
+
+def config_workers() -> int:
+    """Return how many processes render letters in a batch (LETTER_WORKERS, default: cores)."""
+    import os
+
+    configured = current_app.config.get("LETTER_WORKERS")
+    return max(1, int(configured or os.cpu_count() or 1))

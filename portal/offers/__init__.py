@@ -1,0 +1,1 @@
+"""Offer letters: PDF (WeasyPrint), verification, the student's answer, batches."""
