@@ -27,6 +27,7 @@ LOCALES = ("kk", "ru", "ky", "en")
 def _make_applicants(program, count: int, tag: str) -> None:
     """Add accepted applicants with full profiles, in all four languages."""
     from portal.applications.models import Application
+    from portal.applications.services import snapshot_profile
     from portal.applications.states import State
     from portal.auth.models import Role, User
     from portal.db import utcnow
@@ -55,6 +56,7 @@ def _make_applicants(program, count: int, tag: str) -> None:
             home_institution_other="Ekibastuz Technical College",
         )
         db.session.add(user)
+        db.session.flush()
         db.session.add(
             Application(
                 student=user,
@@ -62,6 +64,7 @@ def _make_applicants(program, count: int, tag: str) -> None:
                 state=State.ACCEPTED.value,
                 motivation="bench",
                 submitted_at=utcnow(),
+                profile_snapshot=snapshot_profile(user.profile),
             )
         )
     db.session.commit()
@@ -129,7 +132,9 @@ def main() -> None:
 
             # The floor: the HTML of a real letter, rendered again and again.
             sample = db.session.scalar(
-                sa.select(Application).where(Application.program_id == warm.id).limit(1)
+                sa.select(Application)
+                .where(Application.program_id == warm.id, Application.state == "accepted")
+                .limit(1)
             )
             html = prepare(sample, verify_prefix=verify_prefix()).html
             db.session.rollback()

@@ -87,13 +87,26 @@ def send_mail() -> None:
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="Processes that render (default: one per core)."
 )
+@click.option(
+    "--base-url",
+    help="The portal's public address, printed in the letters' QR codes (default: BASE_URL).",
+)
 @with_appcontext
-def issue_offers(program: str, workers: int | None) -> None:
+def issue_offers(program: str, workers: int | None, base_url: str | None) -> None:
     """Issue the offer letters of every accepted applicant of PROGRAM (slug or id)."""
     from flask import current_app
 
     from portal import jobs
+    from portal.mail import external_url_on
     from portal.programs.models import Program
+
+    base_url = base_url or current_app.config.get("BASE_URL")
+    if not base_url or not base_url.startswith(("https://", "http://")):
+        # A letter keeps its QR code for ever: never print a guessed address in it.
+        raise click.UsageError(
+            "Set BASE_URL (or pass --base-url), the address people open the portal at, "
+            "e.g. https://kopir.example.edu: the letters' QR codes point there."
+        )
 
     query = sa.select(Program).where(Program.slug == program)
     if program.isdigit():
@@ -107,6 +120,7 @@ def issue_offers(program: str, workers: int | None) -> None:
         current_app.config["LETTER_WORKERS"] = workers
     try:
         job = jobs.create("issue_offers", program_id=found.id, created_by_id=None)
+        job.result = {"verify_prefix": external_url_on(base_url, "offers.verify_form")}
     except jobs.JobBusy as busy:
         raise click.ClickException(
             f"letters are already being issued for {found.slug} (job {busy.job.id})"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from portal.applications.models import Application
+from portal.applications.services import snapshot_profile
 from portal.applications.states import Actor, State, transition
 from portal.auth.models import Role, User
 from portal.db import utcnow
@@ -646,6 +647,7 @@ def _seed_applicants(
         )
         db.session.add(application)
         db.session.flush()  # the e-mail the transition queues links to the application's id
+        application.profile_snapshot = snapshot_profile(student.profile)
         transition(application, State.SUBMITTED, actor=Actor(role="student", user=student))
 
 

@@ -50,6 +50,17 @@ class Job(db.Model):
     """One piece of background work and its progress."""
 
     __tablename__ = "jobs"
+    __table_args__ = (
+        # One live job of a kind per programme, even when two people start one at once.
+        sa.Index(
+            "uq_jobs_one_live_per_program",
+            "kind",
+            "program_id",
+            unique=True,
+            sqlite_where=sa.text("state IN ('queued', 'running')"),
+            postgresql_where=sa.text("state IN ('queued', 'running')"),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     kind: so.Mapped[str] = so.mapped_column(sa.String(40))
@@ -162,12 +173,21 @@ def active_job(kind: str, program_id: int | None) -> Job | None:
         )
     ).all()
     for job in jobs:
-        if job.is_active():
+        if not stop_if_stale(job):
             return job
-        job.state = JobState.FAILED.value
-        job.error = "interrupted"
-        job.finished_at = utcnow()
     return None
+
+
+def stop_if_stale(job: Job) -> bool:
+    """Mark a job that gave no sign of life for a while as stopped; say whether it is over."""
+    if job.finished:
+        return True
+    if job.is_active():
+        return False
+    job.state = JobState.FAILED.value
+    job.error = "interrupted"
+    job.finished_at = utcnow()
+    return True
 
 
 def create(kind: str, *, program_id: int | None, created_by_id: int | None) -> Job:

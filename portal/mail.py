@@ -64,6 +64,11 @@ def external_url(endpoint: str, **values: object) -> str:
     if not base:
         log.warning("BASE_URL is not set: links in e-mail sent by commands point to localhost")
         base = "http://127.0.0.1:5000"
+    return external_url_on(base, endpoint, **values)
+
+
+def external_url_on(base: str, endpoint: str, **values: object) -> str:
+    """Return an absolute link on a given base address (scheme, host and optional path)."""
     return _adapter(current_app._get_current_object(), base).build(  # type: ignore[attr-defined]
         endpoint, values, force_external=True
     )

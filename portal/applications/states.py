@@ -89,12 +89,12 @@ _allow(
     "coordinator",
 )
 _allow((State.WAITLISTED,), (State.ACCEPTED, State.REJECTED), "coordinator", SYSTEM)
-_allow((State.ACCEPTED,), (State.OFFERED,), "coordinator", SYSTEM)
+_allow((State.ACCEPTED,), (State.OFFERED,), "coordinator", "admin", SYSTEM)
 _allow((State.OFFERED,), (State.CONFIRMED, State.DECLINED), "student")
 _allow((State.OFFERED,), (State.EXPIRED,), SYSTEM)
 # Revoking the standing letter of an unanswered offer puts the applicant back to "accepted"
 # (the seat stays theirs) until a new letter is issued.
-_allow((State.OFFERED,), (State.ACCEPTED,), "coordinator")
+_allow((State.OFFERED,), (State.ACCEPTED,), "coordinator", "admin")
 _allow((State.REJECTED,), (State.UNDER_REVIEW,), "coordinator")
 _allow(tuple(WITHDRAWABLE_STATES), (State.WITHDRAWN,), "student")
 # A draft was never submitted: there is nothing to cancel, the student simply leaves it.

@@ -42,6 +42,9 @@ def pending_ids(program_id: int) -> list[int]:
     )
 
 
+# A letter renders in well under a second; one stuck this long is reported as failed.
+RENDER_TIMEOUT = 60
+
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
@@ -59,7 +62,8 @@ def rendering_pool(workers: int) -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None or _pool_size != workers or getattr(_pool, "_broken", False):
             if _pool is not None:
-                _pool.shutdown(wait=False, cancel_futures=True)
+                # Another batch may still be using it: let it finish what it was given.
+                _pool.shutdown(wait=False)
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["portal.offers.pdf"])
             _pool = ProcessPoolExecutor(
@@ -129,7 +133,9 @@ def run_issue_offers(job: Job, progress: Callable[[Job], None]) -> None:
     db.session.commit()
     progress(job)
     batch = _Batch(job, progress, actor)
-    workers = min(config_workers(), max(1, len(ids)))
+    # The pool always has the configured size (it is shared by concurrent batches); a batch
+    # of one letter simply renders it here.
+    workers = config_workers() if len(ids) > 1 else 1
     # Each letter commits on its own; without this every commit would make the programme, its
     # host and the job be read again for the next letter. What can change meanwhile (the
     # application) is read fresh per letter and guarded by its version column.
@@ -162,7 +168,12 @@ def _issue(batch: _Batch, ids: list[int], workers: int) -> None:
     window: deque[tuple[LetterDraft, Future[bytes]]] = deque()
     try:
         for draft in batch.drafts(ids):
-            window.append((draft, pool.submit(pdf.render_pdf, draft.html)))
+            try:
+                future = pool.submit(pdf.render_pdf, draft.html)
+            except RuntimeError:  # the pool broke or was replaced: take the current one
+                pool = rendering_pool(workers)
+                future = pool.submit(pdf.render_pdf, draft.html)
+            window.append((draft, future))
             if len(window) >= workers * 3:
                 _collect(batch, *window.popleft())
         while window:
@@ -174,8 +185,8 @@ def _issue(batch: _Batch, ids: list[int], workers: int) -> None:
 
 def _collect(batch: _Batch, draft: LetterDraft, future: Future[bytes]) -> None:
     try:
-        rendered = future.result()
-    except Exception as exc:
+        rendered = future.result(timeout=RENDER_TIMEOUT)
+    except Exception as exc:  # includes a timeout and a broken pool: reported, run again
         batch.fail(draft.application_id, exc)
         return
     batch.store(draft, rendered)

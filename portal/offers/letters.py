@@ -149,6 +149,45 @@ def _fees(program: Program, locale: str) -> str:
     return format_currency(program.fee_amount, program.fee_currency, locale=locale)
 
 
+@dataclass(frozen=True)
+class Addressee:
+    """The student as the letter names them: from the profile frozen at submission."""
+
+    latin: str
+    native: str
+    native_lang: str | None
+    home: str
+
+
+def addressee(application: Application, locale: str) -> Addressee | None:
+    """Return the student as submitted (staff judged that profile), or None without one.
+
+    A profile edited after acceptance never reaches a letter: a letter certifies what was
+    assessed.
+    """
+    snapshot = application.profile_snapshot
+    if not snapshot:
+        return None
+
+    def joined(*keys: str) -> str:
+        return " ".join(str(snapshot[k]) for k in keys if snapshot.get(k))
+
+    home = snapshot.get("home_institution_other") or snapshot.get("home_institution_name") or ""
+    home_id = snapshot.get("home_institution_id")
+    if home_id:
+        from portal.institutions.models import Institution
+
+        institution = db.session.get(Institution, home_id)
+        if institution is not None:
+            home = institution.name(locale)
+    return Addressee(
+        latin=joined("latin_given_names", "latin_family_name"),
+        native=joined("native_given_names", "native_family_name"),
+        native_lang=snapshot.get("native_name_lang"),
+        home=home,
+    )
+
+
 @dataclass
 class LetterFacts:
     """Everything about one letter that does not depend on its wording's language."""
@@ -164,11 +203,14 @@ class LetterFacts:
 
 
 def column(
-    application: Application, facts: LetterFacts, locale: str, text: LetterText
+    application: Application,
+    facts: LetterFacts,
+    locale: str,
+    text: LetterText,
+    student: Addressee,
 ) -> dict[str, Any]:
     """Return the letter's words and facts in one language (one column of the letter)."""
     program = application.program
-    profile = application.student.profile
     host = program.host
     dates = (
         f"{format_date(program.starts_on, 'long', locale=locale)} – "
@@ -176,8 +218,8 @@ def column(
     )
     deadline = _deadline_text(facts.deadline, program, locale)
     values = {
-        "student_name": profile.latin_name,
-        "native_name": profile.native_name or profile.latin_name,
+        "student_name": student.latin,
+        "native_name": student.native or student.latin,
         "programme": program.title(locale),
         "host": host.name(locale),
         "place": program.place_name(locale),
@@ -243,19 +285,24 @@ def letter_html(
 ) -> tuple[str, dict[str, Any]]:
     """Return the letter's HTML and the facts it prints (kept for the verification page)."""
     program = application.program
-    profile = application.student.profile
+    student = addressee(application, facts.language)
+    if student is None:
+        raise ValueError("the application has no submitted profile")
     languages = [facts.language] + (["en"] if facts.bilingual and facts.language != "en" else [])
-    columns = [column(application, facts, lang, letter_text(program, lang)) for lang in languages]
+    columns = [
+        column(application, facts, lang, letter_text(program, lang), student)
+        for lang in languages
+    ]
     host = program.host
     html = render_template(
         "letters/offer.html",
         columns=columns,
         bilingual=len(columns) > 1,
         reference=facts.reference,
-        student_latin=profile.latin_name,
-        student_native=profile.native_name,
-        native_lang=profile.native_name_lang or facts.language,
-        student_home=profile.home_institution_name(facts.language),
+        student_latin=student.latin,
+        student_native=student.native,
+        native_lang=student.native_lang or facts.language,
+        student_home=student.home,
         logo_path=logo_path(host.schac),
         monogram=monogram(host.name("en")),
         website=host.website,
@@ -270,9 +317,9 @@ def letter_html(
         "language": facts.language,
         "bilingual": len(columns) > 1,
         "issued_on": facts.issued_on.isoformat(),
-        "student_latin": profile.latin_name,
-        "student_native": profile.native_name,
-        "native_lang": profile.native_name_lang,
+        "student_latin": student.latin,
+        "student_native": student.native,
+        "native_lang": student.native_lang,
         "programme": main["programme"],
         "programme_en": program.title("en"),
         "host": main["host"],

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import g, has_request_context
 from flask_babel import gettext as _
 
 from portal.applications.models import Application
@@ -129,7 +129,7 @@ def prepare(
     program = application.program
     if not preview and application.state not in (State.ACCEPTED, State.OFFERED):
         raise OfferError(_("Only accepted applicants can be sent an offer letter."))
-    if application.student.profile is None:
+    if not application.profile_snapshot:
         raise OfferError(_("The student has no profile to address the letter to."))
     # An accepted applicant has no standing letter (issuing moves them on, revoking moves them
     # back), so only an offered one needs looking up.
@@ -198,13 +198,43 @@ def finish(draft: LetterDraft, pdf: bytes, *, actor: User | None, now: datetime 
     storage = get_storage()
     key = storage.new_key(".pdf")
     storage.save(key, pdf)
-    if has_app_context():
+    try:
+        offer = _record(application, previous, draft, pdf, key, actor, now)
+    except BaseException:
+        storage.delete(key)
+        raise
+    if has_request_context():
+        # The request deletes the file if its transaction does not commit.
         g.setdefault("stored_files", []).append(key)
+    return offer, key
+
+
+def _record(
+    application: Application,
+    previous: Offer | None,
+    draft: LetterDraft,
+    pdf: bytes,
+    key: str,
+    actor: User | None,
+    now: datetime,
+) -> Offer:
+    # Writing the application row makes its version check catch an answer, a withdrawal or a
+    # revocation committed by someone else since it was read: then this letter is not issued.
+    application.updated_at = now
     if previous is not None:
-        previous.status = OfferStatus.SUPERSEDED.value
-        previous.superseded_at = now
-        # Flushed before the new row: at most one valid letter per application, always.
-        db.session.flush()
+        # Only a letter still standing and unanswered is superseded, whatever happened since.
+        superseded = db.session.execute(
+            sa.update(Offer)
+            .where(
+                Offer.id == previous.id,
+                Offer.status == OfferStatus.VALID.value,
+                Offer.response.is_(None),
+            )
+            .values(status=OfferStatus.SUPERSEDED.value, superseded_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        if superseded.rowcount != 1:
+            raise OfferError(_("The student has already answered this offer."))
     offer = Offer(
         application_id=application.id,
         version=draft.facts.version,
@@ -226,7 +256,7 @@ def finish(draft: LetterDraft, pdf: bytes, *, actor: User | None, now: datetime 
         transition(application, State.OFFERED, actor=_actor(actor))
     else:
         _notify_reissue(application, offer)
-    return offer, key
+    return offer
 
 
 def _actor(user: User | None) -> Actor:

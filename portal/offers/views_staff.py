@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from portal import jobs
 from portal.access import can_decide, can_manage_program, load_or_404, role_required
 from portal.applications.models import Application
-from portal.applications.states import STATE_LABELS, State
+from portal.applications.states import STATE_LABELS, State, TransitionError
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.i18n import LANGUAGE_NAMES
@@ -127,6 +127,7 @@ def _job_or_404(job_id: int) -> jobs.Job:
 def job(job_id: int) -> str:
     """Show a job's progress (the page updates itself; without JavaScript it reloads)."""
     job_ = _job_or_404(job_id)
+    jobs.stop_if_stale(job_)
     program = db.session.get(Program, job_.program_id)
     failed_apps = {
         a.id: a
@@ -151,6 +152,7 @@ def job(job_id: int) -> str:
 def job_status(job_id: int) -> Response:
     """Return a job's progress for the progress bar."""
     job_ = _job_or_404(job_id)
+    jobs.stop_if_stale(job_)
     response = jsonify(job_.as_dict())
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -178,6 +180,9 @@ def issue_one(application_id: int) -> Response:
             for error in errors:
                 flash(str(error), "danger")
         return back
+    if services.expire_if_due(application):
+        flash(_("The time to answer this offer has passed."), "warning")
+        return back
     deadline = None
     if form.deadline.data:
         program = application.program
@@ -193,6 +198,9 @@ def issue_one(application_id: int) -> Response:
     except services.OfferError as exc:
         flash(str(exc), "danger")
         return back
+    except TransitionError:
+        flash(_("Only accepted applicants can be sent an offer letter."), "danger")
+        return back
     flash(_("Letter %(reference)s is issued.", reference=offer.reference), "success")
     return back
 
@@ -207,10 +215,16 @@ def revoke(offer_id: int) -> Response:
     if not form.validate_on_submit():
         flash(_("Say why the letter is revoked."), "danger")
         return back
+    if services.expire_if_due(offer.application):
+        flash(_("The time to answer this offer has passed."), "warning")
+        return back
     try:
         services.revoke_offer(offer, actor=current_user, reason=form.reason.data)
     except services.OfferError as exc:
         flash(str(exc), "danger")
+        return back
+    except TransitionError:
+        flash(_("Only the standing letter of an unanswered offer can be revoked."), "danger")
         return back
     flash(_("The letter is revoked. The applicant is accepted again, without a letter."), "info")
     return back
@@ -299,17 +313,19 @@ def _preview(program: Program, locale: str, bilingual: bool) -> Response:
 
 def _sample_application(program: Program, locale: str) -> Application:
     """Return an unsaved applicant to preview a letter before anyone has applied."""
-    profile = StudentProfile(
-        native_given_names="Айгерім",
-        native_family_name="Нұрланқызы",
-        native_name_lang="kk-Cyrl",
-        latin_given_names="AIGERIM",
-        latin_family_name="NURLANKYZY",
-        home_institution_other="—",
-    )
     student = User(email="sample@example.invalid", role=Role.STUDENT, locale=locale)
-    student.profile = profile
-    application = Application(program_id=program.id, state=State.ACCEPTED.value)
+    application = Application(
+        program_id=program.id,
+        state=State.ACCEPTED.value,
+        profile_snapshot={
+            "native_given_names": "Айгерім",
+            "native_family_name": "Нұрланқызы",
+            "native_name_lang": "kk-Cyrl",
+            "latin_given_names": "AIGERIM",
+            "latin_family_name": "NURLANKYZY",
+            "home_institution_other": "—",
+        },
+    )
     application.program = program
     application.student = student
     return application

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from portal.applications.models import Application
+from portal.applications.services import snapshot_profile
 from portal.applications.states import State
 from portal.auth.models import Role
 from portal.db import utcnow
@@ -36,7 +37,7 @@ class Offers:
 
 def _applicant(program, email, locale, ng, nf, lg, lf, script, state):
     student = factories.user(email=email, locale=locale)
-    factories.complete_profile(
+    profile = factories.complete_profile(
         student,
         native_given_names=ng or None,
         native_family_name=nf or None,
@@ -50,6 +51,7 @@ def _applicant(program, email, locale, ng, nf, lg, lf, script, state):
         state=state,
         motivation="I want to study glaciers in the Altai. " * 8,
         submitted_at=utcnow(),
+        profile_snapshot=snapshot_profile(profile),
     )
     db.session.add(application)
     db.session.commit()

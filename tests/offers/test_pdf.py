@@ -77,9 +77,11 @@ def test_every_letter_renders_in_one_named_typeface(
 
 def test_kazakh_letters_all_survive(app, ctx, offers, tmp_path):
     application = db.session.get(Application, offers.accepted["kk"])
-    profile = application.student.profile
-    profile.native_given_names = "Әғқңөұүһі"
-    profile.native_family_name = "ӘҒҚҢӨҰҮҺІ"
+    application.profile_snapshot = {
+        **application.profile_snapshot,
+        "native_given_names": "Әғқңөұүһі",
+        "native_family_name": "ӘҒҚҢӨҰҮҺІ",
+    }
     db.session.commit()
     text = _text(_save(_issue(offers, "kk"), tmp_path))
     assert "Әғқңөұүһі ӘҒҚҢӨҰҮҺІ" in text
@@ -95,7 +97,10 @@ def test_bilingual_letter_has_english_beside(app, ctx, offers, tmp_path):
 
 def test_typed_markup_prints_as_characters_and_loads_nothing(app, ctx, offers, tmp_path):
     application = db.session.get(Application, offers.accepted["en"])
-    application.student.profile.latin_family_name = '<img src="file:///etc/passwd">'
+    application.profile_snapshot = {
+        **application.profile_snapshot,
+        "latin_family_name": '<img src="file:///etc/passwd">',
+    }
     db.session.commit()
     path = _save(_issue(offers, "en"), tmp_path)
     text = " ".join(_text(path).split())

@@ -141,14 +141,19 @@ def test_letters_render_in_worker_processes(app, offers, monkeypatch):
 def test_issue_offers_command_shows_progress(app, offers):
     with app.app_context():
         slug = db.session.get(Application, offers.accepted["kk"]).program.slug
-    result = app.test_cli_runner().invoke(
-        args=["portal", "issue-offers", slug, "--workers", "1"]
-    )
+    runner = app.test_cli_runner()
+    unaddressed = runner.invoke(args=["portal", "issue-offers", slug])
+    assert unaddressed.exit_code != 0 and "BASE_URL" in unaddressed.output
+    base = ["--base-url", "https://kopir.example.edu"]
+    result = runner.invoke(args=["portal", "issue-offers", slug, "--workers", "1", *base])
     assert result.exit_code == 0, result.output
     assert "Letters" in result.output and "Issued 4, failed 0" in result.output
-    again = app.test_cli_runner().invoke(args=["portal", "issue-offers", slug])
+    with app.app_context():
+        printed = {o.printed["reference"] for o in db.session.scalars(sa.select(Offer))}
+        assert len(printed) == 4
+    again = runner.invoke(args=["portal", "issue-offers", slug, *base])
     assert "Issued 0, failed 0" in again.output
-    missing = app.test_cli_runner().invoke(args=["portal", "issue-offers", "no-such-thing"])
+    missing = runner.invoke(args=["portal", "issue-offers", "no-such-thing", *base])
     assert missing.exit_code != 0 and "no programme" in missing.output
 
 

@@ -39,6 +39,7 @@ def upgrade():
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_jobs_program_id'), ['program_id'], unique=False)
+        batch_op.create_index('uq_jobs_one_live_per_program', ['kind', 'program_id'], unique=True, sqlite_where=sa.text("state IN ('queued', 'running')"), postgresql_where=sa.text("state IN ('queued', 'running')"))
 
     op.create_table('letter_templates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -117,6 +118,7 @@ def downgrade():
 
     op.drop_table('letter_templates')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('uq_jobs_one_live_per_program', sqlite_where=sa.text("state IN ('queued', 'running')"), postgresql_where=sa.text("state IN ('queued', 'running')"))
         batch_op.drop_index(batch_op.f('ix_jobs_program_id'))
 
     op.drop_table('jobs')
