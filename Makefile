@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS= runs it in one process.
+PYTEST_ARGS ?= -n auto
 export FLASK_APP := wsgi
 
 .PHONY: run test bench lint translations translations-update system-deps db seed clean
@@ -57,6 +59,7 @@ bench: DEBIAN_SET = run
 bench: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_letters.py
+	$(BIN)/python benchmarks/bench_exports.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check portal tests benchmarks

@@ -35,12 +35,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     extensions.init_app(app)
 
     from portal.admin.views import bp as admin_bp
+    from portal.api.views import api as api_bp
+    from portal.api.views import ewp_bp
+    from portal.api.views_tokens import bp as tokens_bp
     from portal.applications.views import bp as applications_bp
     from portal.applications.views_queue import bp as queue_bp
     from portal.applications.views_staff import bp as staff_bp
     from portal.auth.views import bp as auth_bp
     from portal.documents.views import bp as documents_bp
     from portal.health import bp as health_bp
+    from portal.nominations.views import bp as nominations_bp
     from portal.offers.views import bp as offers_bp
     from portal.offers.views_staff import bp as offer_staff_bp
     from portal.pages import bp as main_bp
@@ -61,6 +65,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         documents_bp,
         offers_bp,
         offer_staff_bp,
+        nominations_bp,
+        api_bp,
+        ewp_bp,
+        tokens_bp,
         admin_bp,
     ):
         app.register_blueprint(bp)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from portal.applications.models import Application
     from portal.auth.models import User
     from portal.documents.models import Document
+    from portal.nominations.models import Nomination
     from portal.programs.models import Program
 
 M = TypeVar("M")
@@ -104,8 +105,39 @@ def can_withdraw_application(application: Application, user: User | None = None)
 
 
 def can_download_document(document: Document, user: User | None = None) -> bool:
-    """Tell whether the user may download a document: whoever may see its application."""
-    return can_view_application(document.application, user)
+    """Tell whether the user may download a document (its application's readers, partners)."""
+    if can_view_application(document.application, user):
+        return True
+    from portal.nominations.models import Nomination
+
+    nomination = db.session.scalar(
+        sa.select(Nomination).where(Nomination.application_id == document.application_id)
+    )
+    return nomination is not None and can_see_nomination(nomination, user)
+
+
+def can_see_nomination(nomination: Nomination, user: User | None = None) -> bool:
+    """Tell whether the user may read a nomination: partners of either university, its staff."""
+    user = user or current_user
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.PARTNER:
+        return user.institution_id is not None and user.institution_id in (
+            nomination.sending_hei_id,
+            nomination.receiving_hei_id,
+        )
+    return can_manage_program(nomination.program, user)
+
+
+def can_answer_nomination(nomination: Nomination, user: User | None = None) -> bool:
+    """Tell whether the user answers for the receiving university and may do so now."""
+    user = user or current_user
+    return (
+        user.is_authenticated
+        and user.role == Role.PARTNER
+        and user.institution_id == nomination.receiving_hei_id
+        and nomination.answer == "pending"
+    )
 
 
 def can_manage_users(user: User | None = None) -> bool:

@@ -44,6 +44,8 @@ class Defaults:
     RATELIMIT_REGISTER = "30 per hour"
     # The public letter check: enough for a visa office, too few to guess codes.
     RATELIMIT_VERIFY = "30 per minute;300 per hour"
+    # Requests per API token (or per address, for requests without one).
+    RATELIMIT_API = "300 per minute"
     # Processes that render letters in a batch; empty means one per core.
     LETTER_WORKERS: int | None = None
     # Run background jobs inline, after the request's commit (tests), instead of in a thread.
@@ -83,6 +85,7 @@ ENV_SETTINGS: dict[str, type] = {
     "TRUSTED_HOSTS": list,
     "RATELIMIT_REGISTER": str,
     "RATELIMIT_VERIFY": str,
+    "RATELIMIT_API": str,
     "LETTER_WORKERS": int,
 }
 

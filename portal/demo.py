@@ -601,12 +601,27 @@ APPLICANTS = [
 DEMO_APPLIED_TO = "altai-summer-school-geoecology"
 
 
+# Students who already accepted an offer of the Bishkek double degree: the coordinator can
+# nominate them, and the Bishkek partner can answer.
+CONFIRMED_APPLICANTS = [
+    ("madina@kopir.demo", "kk", "KZ", "vku.edu.kz", ("Мадина", "Жұмабаева"),
+     ("MADINA", "ZHUMABAYEVA"), 2, "3.80", "kz4"),
+    ("sergei@kopir.demo", "ru", "RU", "nsu.ru", ("Сергей", "Волков"),
+     ("SERGEI", "VOLKOV"), 1, "4.6", "five"),
+]
+DEMO_CONFIRMED_IN = "bishkek-double-degree-economics"
+
+
 def _seed_applicants(
-    program: Program, by_schac: dict[str, Institution], users: dict[str, User]
-) -> None:
+    program: Program,
+    by_schac: dict[str, Institution],
+    users: dict[str, User],
+    applicants: list[tuple] = APPLICANTS,
+) -> list[Application]:
     from portal.reference import normalize_gpa
 
-    for email, locale, country, schac, native, latin, gender, gpa, scale in APPLICANTS:
+    made = []
+    for email, locale, country, schac, native, latin, gender, gpa, scale in applicants:
         if email in users:
             continue
         student = User(email=email, role=Role.STUDENT, locale=locale, verified_at=utcnow())
@@ -649,6 +664,25 @@ def _seed_applicants(
         db.session.flush()  # the e-mail the transition queues links to the application's id
         application.profile_snapshot = snapshot_profile(student.profile)
         transition(application, State.SUBMITTED, actor=Actor(role="student", user=student))
+        made.append(application)
+    return made
+
+
+def _seed_confirmed(
+    program: Program, by_schac: dict[str, Institution], users: dict[str, User]
+) -> int:
+    """Take two students the whole way: accepted, offer letter issued, offer accepted."""
+    from portal.applications.decisions import decide
+    from portal.offers.models import Response
+    from portal.offers.services import issue_offer, respond
+
+    coordinator = users["coordinator@kopir.demo"]
+    made = _seed_applicants(program, by_schac, users, CONFIRMED_APPLICANTS)
+    for application in made:
+        decide(application, State.ACCEPTED, actor=coordinator)
+        offer = issue_offer(application, actor=coordinator)
+        respond(application, offer.id, Response.CONFIRMED, student=application.student)
+    return len(made)
 
 
 # Who signs the offer letters of each host: (name per letter language, title per language).
@@ -792,5 +826,13 @@ def seed(today: date | None = None) -> Iterator[str]:
         _seed_applicants(applied_to, by_schac, users)
         db.session.flush()
         yield f"  {len(APPLICANTS)} demo applicants (same password) applied to {DEMO_APPLIED_TO}"
+    confirmed_in = db.session.scalar(sa.select(Program).where(Program.slug == DEMO_CONFIRMED_IN))
+    if confirmed_in is not None and _seed_confirmed(confirmed_in, by_schac, users):
+        db.session.flush()
+    if confirmed_in is not None:
+        yield (
+            f"  {len(CONFIRMED_APPLICANTS)} students accepted their offer of {DEMO_CONFIRMED_IN}:"
+            " nominate them, then answer as partner@kopir.demo"
+        )
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Program))
     yield f"  {count} programmes, {len(by_schac)} institutions"

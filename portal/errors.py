@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
+    # The API speaks JSON to every client, whatever it says it accepts.
+    if request.path.startswith("/api/"):
+        return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and not request.accept_mimetypes.accept_html
 

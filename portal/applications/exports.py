@@ -1,29 +1,18 @@
-"""The review queue as CSV (streamed, UTF-8 with BOM) and XLSX, safe to open in a spreadsheet.
-
-A spreadsheet runs any cell that starts with =, +, - or @ (and some that start with a tab or a
-carriage return) as a formula: a student could put `=HYPERLINK(...)` in their name. In CSV such
-text gets a leading apostrophe, which spreadsheets take as "this is text"; in XLSX the cell is
-written with the string type, which a spreadsheet never evaluates.
-"""
+"""The review queue as CSV and XLSX (the writers, formula-safe, are in portal.exports)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from portal.applications.models import Application
+from portal.exports import csv_chunks as _csv_chunks
+from portal.exports import iso_utc, safe_text
+from portal.exports import xlsx_bytes as _xlsx_bytes
 
-BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["COLUMNS", "csv_chunks", "headers", "row_values", "safe_text", "xlsx_bytes"]
 
 COLUMNS = (
     ("id", _l("ID")),
@@ -42,13 +31,6 @@ COLUMNS = (
     ("reviews_done", _l("Reviews done")),
     ("submitted_at", _l("Submitted at (UTC)")),
 )
-
-
-def iso_utc(value: datetime | None) -> str:
-    """Write a datetime as ISO 8601 in UTC, to the second, with a Z."""
-    if value is None:
-        return ""
-    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def row_values(application: Application) -> list[Any]:
@@ -76,59 +58,16 @@ def row_values(application: Application) -> list[Any]:
     ]
 
 
-def safe_text(value: str) -> str:
-    """Prefix text a spreadsheet would run as a formula with an apostrophe."""
-    if value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return safe_text(value)
-    return str(value)
-
-
 def headers() -> list[str]:
     """Return the column headings in the user's language."""
     return [str(label) for _key, label in COLUMNS]
 
 
 def csv_chunks(applications: Iterable[Application], batch: int = 200) -> Iterator[str]:
-    """Yield the CSV in chunks: a BOM (so Excel reads UTF-8), a header, then the rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write(BOM)
-    writer.writerow(headers())
-    for n, application in enumerate(applications, start=1):
-        writer.writerow([_csv_cell(v) for v in row_values(application)])
-        if n % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _xlsx_cell(sheet: Any, value: Any) -> Any:
-    if isinstance(value, Decimal):
-        value = float(value)
-    if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-        # openpyxl guesses "f" (formula) for text starting with "="; text stays text.
-        cell.data_type = "s"
-        return cell
-    return WriteOnlyCell(sheet, value=value)
+    """Yield the queue as CSV in chunks."""
+    return _csv_chunks(headers(), (row_values(a) for a in applications), batch)
 
 
 def xlsx_bytes(applications: Iterable[Application], title: str = "Queue") -> bytes:
-    """Return an XLSX workbook of the applications (write-only: memory stays flat per row)."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=title[:31] or "Queue")
-    sheet.append([_xlsx_cell(sheet, h) for h in headers()])
-    for application in applications:
-        sheet.append([_xlsx_cell(sheet, v) for v in row_values(application)])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """Return the queue as an XLSX workbook."""
+    return _xlsx_bytes(headers(), (row_values(a) for a in applications), title or "Queue")

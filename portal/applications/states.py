@@ -96,6 +96,8 @@ _allow((State.OFFERED,), (State.EXPIRED,), SYSTEM)
 # (the seat stays theirs) until a new letter is issued.
 _allow((State.OFFERED,), (State.ACCEPTED,), "coordinator", "admin")
 _allow((State.REJECTED,), (State.UNDER_REVIEW,), "coordinator")
+# The receiving university rejected the student's nomination: the seat frees, the offer ends.
+_allow((State.CONFIRMED,), (State.CANCELLED,), SYSTEM)
 _allow(tuple(WITHDRAWABLE_STATES), (State.WITHDRAWN,), "student")
 # A draft was never submitted: there is nothing to cancel, the student simply leaves it.
 CANCELLABLE_STATES = tuple(s for s in State if s not in FINAL_STATES and s != State.DRAFT)

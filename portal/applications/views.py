@@ -130,6 +130,10 @@ def apply(slug: str) -> Response:
 @role_required(Role.STUDENT)
 def detail(application_id: int) -> str:
     """Show an application, its timeline and what the student can do with it."""
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.nominations.models import ANSWER_LABELS, Nomination
     from portal.offers.forms import RespondForm
     from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS
     from portal.offers.services import current_offer, expire_if_due, offers_of
@@ -138,8 +142,13 @@ def detail(application_id: int) -> str:
     # An offer past its deadline expires the moment anyone looks (cron may not have run yet).
     expire_if_due(application)
     offer = current_offer(application)
+    nomination = db.session.scalar(
+        sa.select(Nomination).where(Nomination.application_id == application.id)
+    )
     return render_template(
         "applications/detail.html",
+        nomination=nomination,
+        nomination_answer_label=ANSWER_LABELS[nomination.answer] if nomination else None,
         offer=offer,
         letters=offers_of(application),
         respond_form=RespondForm(data={"offer_id": offer.id if offer else ""}),

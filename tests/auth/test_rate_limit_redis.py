@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -35,10 +36,14 @@ def keep_limiter_storage():
 def test_login_limit_is_shared_through_redis(app_factory, keep_limiter_storage):
     import redis
 
-    client = redis.Redis(host="127.0.0.1", port=6379, db=15)
+    # A database of its own per test process (gw0 uses 15, gw1 14, ...), so parallel runs
+    # never count each other's attempts.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    number = 15 - int(worker[2:] or 0) % 8
+    client = redis.Redis(host="127.0.0.1", port=6379, db=number)
     client.flushdb()
     redis_app = app_factory(
-        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15", RATELIMIT_LOGIN="2 per minute"
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:6379/{number}", RATELIMIT_LOGIN="2 per minute"
     )
     with redis_app.app_context():
         factories.user(email="r@example.kz")

@@ -37,8 +37,17 @@ def test_seed_demo_is_idempotent_and_covers_what_the_demo_needs(app):
             "partner",
             "admin",
         }
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 12
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 14
         from portal.applications.models import Application
+        from portal.offers.models import Offer
+
+        # Two students went the whole way to an accepted offer, with real letters, once.
+        confirmed = db.session.scalars(
+            sa.select(Application).where(Application.state == "confirmed")
+        ).all()
+        assert len(confirmed) == 2
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Offer)) == 2
+        assert {a.program.host.schac for a in confirmed} == {"knu.kg"}
         from portal.profiles.models import StudentProfile
 
         citizenships = db.session.scalars(

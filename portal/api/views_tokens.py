@@ -1,0 +1,93 @@
+"""Partners make, see and revoke their institution's API tokens."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from portal.access import load_or_404, role_required
+from portal.api.models import ApiToken
+from portal.auth.models import Role
+from portal.db import utcnow
+from portal.extensions import db
+from portal.forms import KopirForm, NoMarkup, clean_text
+
+bp = Blueprint("tokens", __name__, url_prefix="/partner/tokens")
+
+
+class TokenForm(KopirForm):
+    """Name a new token after the system that will use it."""
+
+    name = StringField(
+        _l("What will use the token?"),
+        validators=[DataRequired(), Length(max=80), NoMarkup()],
+        filters=[clean_text],
+    )
+
+
+class RevokeTokenForm(KopirForm):
+    """Revoke a token: only a CSRF token."""
+
+
+def _own(token: ApiToken) -> bool:
+    return token.institution_id == current_user.institution_id
+
+
+def _page(form: TokenForm, new_token: str | None = None, status: int = 200):
+    tokens = db.session.scalars(
+        sa.select(ApiToken)
+        .where(ApiToken.institution_id == current_user.institution_id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+    ).all()
+    return (
+        render_template(
+            "api/tokens.html",
+            form=form,
+            tokens=tokens,
+            new_token=new_token,
+            revoke_form=RevokeTokenForm(),
+        ),
+        status,
+    )
+
+
+@bp.get("")
+@role_required(Role.PARTNER)
+def index():
+    """List the institution's tokens, with the form that makes one."""
+    if current_user.institution_id is None:
+        abort(404)
+    return _page(TokenForm())
+
+
+@bp.post("")
+@role_required(Role.PARTNER)
+def create():
+    """Make a token and show it once."""
+    if current_user.institution_id is None:
+        abort(404)
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(form, status=422)
+    _row, token = ApiToken.issue(current_user.institution_id, form.name.data, current_user.id)
+    db.session.flush()
+    return _page(TokenForm(formdata=None), new_token=token)
+
+
+@bp.post("/<int:token_id>/revoke")
+@role_required(Role.PARTNER)
+def revoke(token_id: int) -> Response:
+    """Revoke a token at once."""
+    token = load_or_404(ApiToken, token_id, _own)
+    if not RevokeTokenForm().validate_on_submit():
+        abort(400)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    flash(_("The token is revoked."), "info")
+    return redirect(url_for("tokens.index"))

@@ -1,0 +1,1 @@
+"""Nominations to partner universities: EWP student-mobility, partner portal, exports."""

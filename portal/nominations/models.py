@@ -1,0 +1,121 @@
+"""Nominations: a confirmed student sent to the receiving university (EWP student-mobility)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from portal.db import utcnow
+from portal.extensions import db
+
+if TYPE_CHECKING:
+    from portal.applications.models import Application
+    from portal.auth.models import User
+    from portal.institutions.models import Institution
+    from portal.programs.models import Program
+
+
+class MobilityStatus(StrEnum):
+    """The EWP status of a mobility."""
+
+    NOMINATION = "nomination"
+    LIVE = "live"
+    CANCELLED = "cancelled"
+
+
+class Answer(StrEnum):
+    """What the receiving university said about a nomination (EWP Incoming Mobilities)."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+STATUS_LABELS = {
+    MobilityStatus.NOMINATION: _l("Nominated"),
+    MobilityStatus.LIVE: _l("Live"),
+    MobilityStatus.CANCELLED: _l("Cancelled"),
+}
+ANSWER_LABELS = {
+    Answer.PENDING: _l("Awaiting an answer"),
+    Answer.VERIFIED: _l("Verified"),
+    Answer.REJECTED: _l("Rejected"),
+}
+
+
+class Nomination(db.Model):
+    """One student's mobility as the sending side announces it; the student part is frozen."""
+
+    __tablename__ = "nominations"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('nomination', 'live', 'cancelled')", name="nomination_status"
+        ),
+        sa.CheckConstraint(
+            "answer IN ('pending', 'verified', 'rejected')", name="nomination_answer"
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # A UUID made once; never reused for another student, never changed.
+    omobility_id: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    application_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), unique=True
+    )
+    program_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    sending_hei_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("institutions.id"), index=True
+    )
+    receiving_hei_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("institutions.id"), index=True
+    )
+    academic_year: so.Mapped[str] = so.mapped_column(sa.String(9), index=True)
+    # "summer" for a mobility outside any standard term, else an EWP term id like 2026/2027-1/2.
+    academic_term: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    # given/family names (Latin and native with their xml:lang), birth date, citizenship,
+    # gender, e-mail, global id: as they were when the student was nominated.
+    student: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    activity_type: so.Mapped[str] = so.mapped_column(sa.String(30))
+    activity_attributes: so.Mapped[str] = so.mapped_column(sa.String(30))
+    eqf_level: so.Mapped[int | None]
+    isced_code: so.Mapped[str | None] = so.mapped_column(sa.String(4))
+    language_skills: so.Mapped[list[dict[str, str]]] = so.mapped_column(sa.JSON, default=list)
+    planned_arrival: so.Mapped[date | None]
+    planned_departure: so.Mapped[date | None]
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=MobilityStatus.NOMINATION)
+    answer: so.Mapped[str] = so.mapped_column(sa.String(10), default=Answer.PENDING, index=True)
+    answer_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    answered_at: so.Mapped[datetime | None]
+    answered_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    modified_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+
+    application: so.Mapped[Application] = so.relationship()
+    program: so.Mapped[Program] = so.relationship()
+    sending_hei: so.Mapped[Institution] = so.relationship(foreign_keys=[sending_hei_id])
+    receiving_hei: so.Mapped[Institution] = so.relationship(foreign_keys=[receiving_hei_id])
+    answered_by: so.Mapped[User | None] = so.relationship(foreign_keys=[answered_by_id])
+
+    @property
+    def latin_name(self) -> str:
+        """Return the student's name as in the passport."""
+        return f"{self.student.get('given_latin', '')} {self.student.get('family_latin', '')}"
+
+    @property
+    def native_name(self) -> str:
+        """Return the student's name in their alphabet, if any."""
+        return " ".join(
+            p for p in (self.student.get("given_native"), self.student.get("family_native")) if p
+        )

@@ -1,0 +1,314 @@
+"""Coordinators nominate; partners see only their own, download lists and EWP XML, answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+from lxml import etree
+from openpyxl import load_workbook
+
+from portal.applications.models import Application
+from portal.applications.states import State
+from portal.auth.models import User
+from portal.extensions import db
+from portal.nominations import ewp, services
+from portal.nominations.models import Nomination
+from tests.conftest import Browser
+from tests.nominations.conftest import add_document
+
+
+def _nominate_all(app, browser: Browser, world) -> None:
+    browser.login(world.coordinator)
+    page = browser.get(f"/staff/programs/{world.program_id}/nominations")
+    assert page.status_code == 200
+    response = browser.post(
+        f"/staff/programs/{world.program_id}/nominations",
+        {
+            "csrf_token": browser.last_token,
+            "application": [str(i) for i in world.confirmed.values()],
+        },
+    )
+    assert response.status_code == 302
+
+
+def _as(app, email: str) -> Browser:
+    browser = Browser(app.test_client())
+    browser.login(email)
+    return browser
+
+
+def test_coordinator_nominates_many_at_once(app, browser, world):
+    _nominate_all(app, browser, world)
+    with app.app_context():
+        nominations = db.session.scalars(sa.select(Nomination)).all()
+        assert len(nominations) == 3
+        assert len({n.omobility_id for n in nominations}) == 3
+        by_email = {n.student["email"]: n for n in nominations}
+        aigerim = by_email["aigerim@example.kz"]
+        assert aigerim.sending_hei.schac == "vku.edu.kz"
+        assert aigerim.receiving_hei.schac == "knu.kg"
+        assert aigerim.student["given_native"] == "Әйгерім"
+        assert aigerim.student["native_lang"] == "kk-Cyrl"
+        assert aigerim.status == "nomination" and aigerim.answer == "pending"
+        assert {"language": "kk", "cefr": "NS"} in aigerim.language_skills
+    # Nominating again changes nothing and says so.
+    again = browser.post(
+        f"/staff/programs/{world.program_id}/nominations",
+        {
+            "csrf_token": browser.last_token,
+            "application": [str(world.confirmed["olga@example.ru"])],
+        },
+    )
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Nomination.id))) == 3
+
+
+def test_only_confirmed_students_are_nominated(app, ctx, world):
+    waiting = db.session.get(Application, world.waitlisted_id)
+    coordinator = db.session.scalar(sa.select(User).where(User.email == world.coordinator))
+    with pytest.raises(services.NominationError):
+        services.nominate(waiting, actor=coordinator)
+
+
+def test_every_ewp_document_validates(app, browser, world):
+    _nominate_all(app, browser, world)
+    host = _as(app, world.partner_host)
+    response = host.get("/partner/nominations.xml")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    ewp.validate(response.data, "get")
+    root = etree.fromstring(response.data)
+    ns = {"m": ewp.GET_NS}
+    assert len(root.findall("m:student-mobility", ns)) == 3
+    natives = root.xpath(
+        "//m:given-names[@xml:lang='kk-Cyrl']/text()",
+        namespaces={**ns, "xml": "http://www.w3.org/XML/1998/namespace"},
+    )
+    assert "Әйгерім" in natives
+    with app.app_context():
+        ids = db.session.scalars(sa.select(Nomination.omobility_id)).all()
+        ewp.validate(ewp.index_response(ids), "index")
+        ewp.validate(ewp.get_response([]), "get")
+
+
+def test_partners_see_only_what_concerns_their_university(app, browser, world):
+    _nominate_all(app, browser, world)
+    with app.app_context():
+        ids = {n.student["email"]: n.id for n in db.session.scalars(sa.select(Nomination))}
+        olga = db.session.scalar(
+            sa.select(Nomination).where(Nomination.id == ids["olga@example.ru"])
+        )
+        olga_document = olga.application.id
+    sender = _as(app, world.partner_sender)  # vku: Aigerim and Daniyar only
+    listing = sender.get("/partner/nominations").get_data(as_text=True)
+    assert "AIGERIM" in listing and "DANIYAR" in listing and "OLGA" not in listing
+    assert sender.get(f"/partner/nominations/{ids['olga@example.ru']}").status_code == 404
+    rows = list(csv.reader(io.StringIO(sender.get("/partner/nominations.csv").data.decode())))
+    assert len(rows) == 3  # header + two
+    other = _as(app, world.partner_other)  # nsu: Olga only
+    assert "OLGA" in other.get("/partner/nominations").get_data(as_text=True)
+    assert other.get(f"/partner/nominations/{ids['aigerim@example.kz']}").status_code == 404
+    # Only the receiving university answers.
+    refused = other.post(
+        f"/partner/nominations/{ids['olga@example.ru']}/answer",
+        {"verdict": "verified"},
+    )
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.get(Nomination, ids["olga@example.ru"]).answer == "pending"
+    assert olga_document  # documents are covered by test_documents_follow_the_nomination
+
+
+def test_the_host_verifies_one_and_rejects_another(app, browser, world):
+    _nominate_all(app, browser, world)
+    with app.app_context():
+        ids = {n.student["email"]: n.id for n in db.session.scalars(sa.select(Nomination))}
+    host = _as(app, world.partner_host)
+    page = host.get(f"/partner/nominations/{ids['aigerim@example.kz']}")
+    assert page.status_code == 200
+    verified = host.post(
+        f"/partner/nominations/{ids['aigerim@example.kz']}/answer",
+        {"csrf_token": host.last_token, "verdict": "verified", "comment": "Welcome"},
+    )
+    assert verified.status_code == 302
+    host.get(f"/partner/nominations/{ids['daniyar@example.kz']}")
+    no_reason = host.post(
+        f"/partner/nominations/{ids['daniyar@example.kz']}/answer",
+        {"csrf_token": host.last_token, "verdict": "rejected"},
+    )
+    assert no_reason.status_code == 302
+    with app.app_context():
+        assert db.session.get(Nomination, ids["daniyar@example.kz"]).answer == "pending"
+    rejected = host.post(
+        f"/partner/nominations/{ids['daniyar@example.kz']}/answer",
+        {"csrf_token": host.last_token, "verdict": "rejected", "comment": "No room in the lab"},
+    )
+    assert rejected.status_code == 302
+    with app.app_context():
+        aigerim = db.session.get(Nomination, ids["aigerim@example.kz"])
+        daniyar = db.session.get(Nomination, ids["daniyar@example.kz"])
+        assert (aigerim.answer, aigerim.status) == ("verified", "live")
+        assert (daniyar.answer, daniyar.status) == ("rejected", "cancelled")
+        assert daniyar.answer_comment == "No room in the lab"
+        assert daniyar.application.state == State.CANCELLED
+        # The freed seat goes to the waiting list.
+        assert db.session.get(Application, world.waitlisted_id).state == State.ACCEPTED
+    # The coordinator and the student see the answers.
+    coordinator_page = browser.get(f"/staff/programs/{world.program_id}/nominations")
+    assert "No room in the lab" in coordinator_page.get_data(as_text=True)
+    student = _as(app, "aigerim@example.kz")
+    detail = student.get(f"/applications/{world.confirmed['aigerim@example.kz']}")
+    assert "Kyrgyz National University" in detail.get_data(as_text=True) or "Кыргыз" in (
+        detail.get_data(as_text=True)
+    )
+    # The XLSX carries both answers.
+    book = load_workbook(io.BytesIO(host.get("/partner/nominations.xlsx").data), read_only=True)
+    cells = [c for row in book.active.iter_rows(values_only=True) for c in row]
+    assert "verified" in cells and "rejected" in cells and "No room in the lab" in cells
+
+
+def test_documents_follow_the_nomination(app, browser, world):
+    with app.app_context():
+        document_id = add_document(world.confirmed["olga@example.ru"])
+    host = _as(app, world.partner_host)
+    assert host.get(f"/documents/{document_id}").status_code == 404  # not nominated yet
+    _nominate_all(app, browser, world)
+    assert host.get(f"/documents/{document_id}").status_code == 200
+    assert _as(app, world.partner_sender).get(f"/documents/{document_id}").status_code == 404
+    assert _as(app, world.partner_other).get(f"/documents/{document_id}").status_code == 200
+
+
+def test_exports_are_formula_safe(app, browser, world):
+    formula = '=HYPERLINK("http://evil.example","x")'
+    with app.app_context():
+        application = db.session.get(Application, world.confirmed["olga@example.ru"])
+        application.profile_snapshot = {
+            **application.profile_snapshot,
+            "latin_given_names": formula,
+        }
+        db.session.commit()
+    _nominate_all(app, browser, world)
+    host = _as(app, world.partner_host)
+    text = host.get("/partner/nominations.csv").data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    cells = [field for row in csv.reader(io.StringIO(text)) for field in row]
+    assert "'" + formula + " KIM" in cells
+    book = load_workbook(io.BytesIO(host.get("/partner/nominations.xlsx").data))
+    values = []
+    for row in book.active.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f"
+            values.append(cell.value)
+    assert formula + " KIM" in values
+
+
+def test_filters_and_bad_filters(app, browser, world):
+    _nominate_all(app, browser, world)
+    host = _as(app, world.partner_host)
+    assert host.get("/partner/nominations?status=nomination").status_code == 200
+    assert host.get("/partner/nominations?answer=verified").get_data(as_text=True).count(
+        "/partner/nominations/"
+    ) == 0
+    for bad in ("?status=%3Cscript%3E", "?program=abc", "?year=9999/1", "?page=-5", "?page=x"):
+        assert host.get("/partner/nominations" + bad).status_code == 200, bad
+        assert host.get("/partner/nominations.xml" + bad).status_code == 200, bad
+
+
+def test_students_and_reviewers_have_no_partner_pages(app, world):
+    for email in ("aigerim@example.kz",):
+        other = _as(app, email)
+        for url in ("/partner/nominations", "/partner/nominations.csv", "/partner/nominations.xml"):
+            assert other.get(url).status_code in (403, 404)
+
+
+def test_partner_list_query_count_does_not_grow_with_rows(app, browser, world):
+    from tests.applications.test_query_counts import counted
+
+    _nominate_all(app, browser, world)
+    host = _as(app, world.partner_host)
+    host.get("/partner/nominations")
+    with counted(app) as few:
+        assert host.get("/partner/nominations").status_code == 200
+    with app.app_context():
+        # Copy the three nominations six more times (other applications of the programme).
+        from portal.applications.services import snapshot_profile
+        from portal.db import utcnow
+        from tests import factories
+
+        program_nominations = db.session.scalars(sa.select(Nomination)).all()
+        for n in range(6):
+            source = program_nominations[n % 3]
+            student = factories.user(email=f"more{n}@example.kz")
+            profile = factories.complete_profile(student)
+            application = Application(
+                student=student,
+                program_id=world.program_id,
+                state=State.CONFIRMED.value,
+                submitted_at=utcnow(),
+                profile_snapshot=snapshot_profile(profile),
+            )
+            db.session.add(application)
+            db.session.flush()
+            db.session.add(
+                Nomination(
+                    omobility_id=f"copy-{n}",
+                    application_id=application.id,
+                    program_id=source.program_id,
+                    sending_hei_id=source.sending_hei_id,
+                    receiving_hei_id=source.receiving_hei_id,
+                    academic_year=source.academic_year,
+                    student=source.student,
+                    activity_type=source.activity_type,
+                    activity_attributes=source.activity_attributes,
+                )
+            )
+        db.session.commit()
+    with counted(app) as many:
+        assert host.get("/partner/nominations").status_code == 200
+    assert len(many) == len(few), (len(few), len(many))
+
+
+def test_pdf_summary_and_documents_zip(app, browser, world, tmp_path):
+    import subprocess
+    import zipfile
+
+    with app.app_context():
+        for email, kind, name in (
+            ("aigerim@example.kz", "passport", "../../паспорт\u202etxt.pdf"),
+            ("olga@example.ru", "transcript", "ведомость\t/..\\x.pdf"),
+        ):
+            add_document(world.confirmed[email], kind, name, b"%PDF-1.4\n% " + email.encode())
+    _nominate_all(app, browser, world)
+    host = _as(app, world.partner_host)
+    pdf = host.get("/partner/nominations.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    (tmp_path / "summary.pdf").write_bytes(pdf.data)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "summary.pdf"), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "AIGERIM SEITKALIYEVA" in text and "Сейітқалиева" in text
+    fonts = subprocess.run(
+        ["pdffonts", str(tmp_path / "summary.pdf")], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Noto-Serif" in fonts
+    archive = host.get("/partner/nominations.zip")
+    assert archive.status_code == 200 and archive.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.data)) as bundle:
+        names = bundle.namelist()
+        assert "index.csv" in names and len(names) == 3
+        for name in names:
+            assert ".." not in name and "\\" not in name and "\t" not in name
+            assert "\u202e" not in name
+            assert not name.startswith("/")
+        index = bundle.read("index.csv").decode("utf-8")
+        assert "паспорт" in index  # the original name is kept in the index, as text
+    # The sending university's partner gets only its own students' documents.
+    sender = _as(app, world.partner_sender)
+    with zipfile.ZipFile(io.BytesIO(sender.get("/partner/nominations.zip").data)) as bundle:
+        assert [n for n in bundle.namelist() if n != "index.csv"] == [
+            n for n in names if n.startswith("AIGERIM")
+        ]
