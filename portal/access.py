@@ -113,7 +113,12 @@ def can_download_document(document: Document, user: User | None = None) -> bool:
     nomination = db.session.scalar(
         sa.select(Nomination).where(Nomination.application_id == document.application_id)
     )
-    return nomination is not None and can_see_nomination(nomination, user)
+    # Partners get the documents the student stands by, not versions the student replaced.
+    return (
+        nomination is not None
+        and document.superseded_at is None
+        and can_see_nomination(nomination, user)
+    )
 
 
 def can_see_nomination(nomination: Nomination, user: User | None = None) -> bool:

@@ -24,7 +24,28 @@ def _wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
 
+# What API clients match on: a stable code, whatever the language of the message.
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "unavailable",
+}
+
+
 def _render(code: int, title: str, message: str):
+    if request.path.startswith("/ewp/"):
+        from portal.nominations.ewp import error_response
+
+        return Response(error_response(message), code, mimetype="application/xml")
+    if request.path.startswith("/api/"):
+        return jsonify({"error": API_CODES.get(code, "error"), "message": message}), code
     if _wants_json():
         return jsonify({"error": title, "message": message}), code
     return render_template("errors/error.html", code=code, title=title, message=message), code

@@ -18,8 +18,10 @@ from portal.api.models import ApiToken, hash_token
 from portal.api.openapi import document as openapi_document
 from portal.db import utcnow
 from portal.documents.models import Document
+from portal.documents.sniff import safe_download_name
 from portal.exports import iso_utc
 from portal.extensions import csrf, db, limiter
+from portal.forms import clean_text
 from portal.institutions.models import Institution
 from portal.nominations import ewp, services
 from portal.nominations.models import Answer, MobilityStatus, Nomination
@@ -43,9 +45,24 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _lookup(header: str) -> ApiToken | None:
+    """Return the active token an Authorization header carries (looked up once a request)."""
+    if "api_token_lookup" not in g:
+        scheme, _, token = header.partition(" ")
+        row = None
+        if scheme.lower() == "bearer" and token.strip():
+            row = db.session.scalar(
+                sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
+            )
+        g.api_token_lookup = row if row is not None and row.active else None
+    return g.api_token_lookup
+
+
 def _token_key() -> str:
-    header = request.headers.get("Authorization", "")
-    return "token:" + hash_token(header)[:16] if header else "ip:" + (request.remote_addr or "")
+    # A real token is limited on its own; anything else (made-up tokens included) shares the
+    # client address's limit, so guessing costs the guesser.
+    token = _lookup(request.headers.get("Authorization", ""))
+    return f"token:{token.id}" if token is not None else f"ip:{request.remote_addr or ''}"
 
 
 def _authenticate() -> None:
@@ -55,10 +72,8 @@ def _authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send an API token: Authorization: Bearer <token>.")
-    row = db.session.scalar(
-        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
-    )
-    if row is None or not row.active:
+    row = _lookup(header)
+    if row is None:
         raise ApiError(401, "unauthorized", "This token is unknown or revoked.")
     now = utcnow()
     # Recorded at most once a minute: the last use is for people, not an audit log.
@@ -83,22 +98,13 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
 
 
 @ewp_bp.errorhandler(ApiError)
-def _ewp_error(exc: ApiError) -> tuple[Response, int]:
-    # EWP answers errors with an <error-response>; its schema is not in the bundle we validate
-    # against, so the shape is kept to the developer message EWP clients log.
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?>\n<error-response><developer-message>'
-        + _xml_escape(exc.message)
-        + "</developer-message></error-response>"
+def _ewp_error(exc: ApiError) -> Response:
+    response = Response(
+        ewp.error_response(exc.message), status=exc.status, mimetype="application/xml"
     )
-    response = Response(body, status=exc.status, mimetype="application/xml")
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="kopir"'
-    return response, exc.status
-
-
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return response
 
 
 def _visible() -> sa.Select[tuple[Nomination]]:
@@ -118,25 +124,29 @@ def _one(omobility_id: str) -> Nomination:
     return nomination
 
 
-def _when(value: str | None, name: str) -> datetime | None:
+def _when(value: str | None, name: str, *, naive_is_utc: bool = False) -> datetime | None:
     if value is None or value == "":
         return None
+    # A "+" left unencoded in a query string arrives as a space.
+    text = value.strip().replace(" ", "+")
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None and naive_is_utc:
+            parsed = parsed.replace(tzinfo=UTC)
+        if parsed.tzinfo is None:
+            raise ValueError(text)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise ApiError(
             400, "bad_request", f"{name} must be an ISO 8601 date and time with its offset."
-        )
-    return parsed.astimezone(UTC)
+        ) from exc
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not low <= int(raw) <= high:
         raise ApiError(400, "bad_request", f"{name} must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -150,12 +160,19 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
     return value
 
 
-def _year(name: str) -> str | None:
-    value = request.args.get(name)
+def _year(name: str, value: str | None = None) -> str | None:
+    value = request.args.get(name) if value is None else value
     if value is None or value == "":
         return None
     first, slash, second = value.partition("/")
-    if not (slash and first.isdigit() and second.isdigit() and len(first) == len(second) == 4):
+    if not (
+        slash
+        and first.isascii()
+        and first.isdigit()
+        and second.isascii()
+        and second.isdigit()
+        and len(first) == len(second) == 4
+    ):
         raise ApiError(400, "bad_request", f"{name} must look like 2026/2027.")
     return value
 
@@ -280,13 +297,18 @@ def download_document(omobility_id: str, document_id: int) -> Response:
     document = next((d for d in _documents(nomination) if d.id == document_id), None)
     if document is None:
         raise ApiError(404, "not_found", "No such document for this nomination.")
+    extension = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}[
+        document.media_type
+    ]
+    name = safe_download_name(document.original_name, extension)
+    ascii_name = f"document-{document.id}{extension}"
     response = Response(get_storage().load(document.storage_key), mimetype=document.media_type)
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"document-{document.id}\"; "
-        f"filename*=UTF-8''{quote(document.original_name)}"
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -305,6 +327,7 @@ def post_answer(omobility_id: str) -> Response:
         raise ApiError(400, "bad_request", "answer must be \"verified\" or \"rejected\".")
     if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
         raise ApiError(400, "bad_request", "comment must be text of at most 2000 characters.")
+    comment = clean_text(comment)
     if nomination.receiving_hei_id != g.api_token.institution_id:
         raise ApiError(403, "forbidden", "Only the receiving university answers a nomination.")
     try:
@@ -320,8 +343,12 @@ def _ewp_ids(name: str) -> list[str]:
     return [v for v in request.args.getlist(name) if v]
 
 
-def _hei(schac: str) -> sa.ScalarSelect[int]:
-    return sa.select(Institution.id).where(Institution.schac == schac).scalar_subquery()
+def _hei(schac: str) -> int:
+    """Return the id of a university by SCHAC code; EWP answers 400 for one it does not know."""
+    found = db.session.scalar(sa.select(Institution.id).where(Institution.schac == schac))
+    if found is None:
+        raise ApiError(400, "bad_request", f"Unknown sending_hei_id: {schac[:100]}")
+    return found
 
 
 @ewp_bp.get("/index")
@@ -342,12 +369,15 @@ def ewp_index() -> Response:
     if len(years) > 1:
         raise ApiError(400, "bad_request", "Give receiving_academic_year_id at most once.")
     if years:
-        query = query.where(Nomination.academic_year == _year("receiving_academic_year_id"))
-    since = request.args.getlist("modified_since")
+        year = _year("receiving_academic_year_id", years[0])
+        query = query.where(Nomination.academic_year == year)
+    since = [v for v in request.args.getlist("modified_since") if v]
     if len(since) > 1:
         raise ApiError(400, "bad_request", "Give modified_since at most once.")
     if since:
-        query = query.where(Nomination.modified_at > _when(since[0], "modified_since"))
+        # xs:dateTime may leave the offset out; EWP servers read that as UTC.
+        moment = _when(since[0], "modified_since", naive_is_utc=True)
+        query = query.where(Nomination.modified_at > moment)
     ids = db.session.scalars(
         query.with_only_columns(Nomination.omobility_id).order_by(Nomination.id)
     ).all()

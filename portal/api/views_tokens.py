@@ -77,7 +77,9 @@ def create():
         return _page(form, status=422)
     _row, token = ApiToken.issue(current_user.institution_id, form.name.data, current_user.id)
     db.session.flush()
-    return _page(TokenForm(formdata=None), new_token=token)
+    body, status = _page(TokenForm(formdata=None), new_token=token)
+    # The token is on this page only: no cache may keep it.
+    return body, status, {"Cache-Control": "no-store"}
 
 
 @bp.post("/<int:token_id>/revoke")

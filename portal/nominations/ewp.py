@@ -25,12 +25,20 @@ INDEX_NS = (
     "endpoints/index-response.xsd"
 )
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+COMMON_NS = (
+    "https://github.com/erasmus-without-paper/ewp-specs-architecture/blob/stable-v1/"
+    "common-types.xsd"
+)
 
 
 @cache
 def schema(kind: str) -> etree.XMLSchema:
     """Return the official schema of a "get" or an "index" response."""
-    name = {"get": "get-response.xsd", "index": "index-response.xsd"}[kind]
+    name = {
+        "get": "get-response.xsd",
+        "index": "index-response.xsd",
+        "error": "common-types.xsd",
+    }[kind]
     return etree.XMLSchema(etree.parse(str(SCHEMAS / name)))
 
 
@@ -130,3 +138,10 @@ def _drain(buffer: BytesIO) -> bytes:
     buffer.seek(0)
     buffer.truncate()
     return data
+
+
+def error_response(message: str) -> bytes:
+    """Return an EWP <error-response> carrying a message for the client's developers."""
+    root = etree.Element(f"{{{COMMON_NS}}}error-response", nsmap={None: COMMON_NS})
+    etree.SubElement(root, f"{{{COMMON_NS}}}developer-message").text = message
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")

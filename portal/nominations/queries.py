@@ -19,6 +19,7 @@ class Filters:
     academic_year: str | None = None
     status: str | None = None
     answer: str | None = None
+    nothing: bool = False
 
 
 def visible(user: User) -> sa.Select[tuple[Nomination]]:
@@ -46,6 +47,8 @@ def filtered(user: User, filters: Filters) -> sa.Select[tuple[Nomination]]:
         so.joinedload(Nomination.sending_hei),
         so.joinedload(Nomination.receiving_hei),
     )
+    if filters.nothing:
+        query = query.where(sa.false())
     if filters.program_id:
         query = query.where(Nomination.program_id == filters.program_id)
     if filters.academic_year:

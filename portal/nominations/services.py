@@ -94,6 +94,8 @@ def nominate(application: Application, *, actor: User) -> Nomination:
             _("The student's home university is not in the portal, so it has no SCHAC code.")
         )
     program = application.program
+    if sending.id == program.host_institution_id:
+        raise NominationError(_("The student already studies at the host university."))
     eqf = snap.get("study_level")
     activity, attributes = activity_of(program, eqf)
     now = utcnow()
@@ -163,16 +165,25 @@ def answer(
     if verdict == Answer.REJECTED and not comment:
         raise NominationError(_("Say why the nomination is rejected."))
     now = utcnow()
-    nomination.answer = verdict.value
-    nomination.answer_comment = comment
-    nomination.answered_at = now
-    nomination.answered_by_id = user_id
-    nomination.modified_at = now
+    status = MobilityStatus.LIVE if verdict == Answer.VERIFIED else MobilityStatus.CANCELLED
+    # Only a nomination still pending is answered, whatever another answer did meanwhile.
+    answered = db.session.execute(
+        sa.update(Nomination)
+        .where(Nomination.id == nomination.id, Nomination.answer == Answer.PENDING.value)
+        .values(
+            answer=verdict.value,
+            answer_comment=comment,
+            answered_at=now,
+            answered_by_id=user_id,
+            modified_at=now,
+            status=status.value,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if answered.rowcount != 1:
+        raise NominationError(_("This nomination is already answered."))
     if verdict == Answer.VERIFIED:
-        nomination.status = MobilityStatus.LIVE.value
         return
-    nomination.status = MobilityStatus.CANCELLED.value
-    db.session.flush()
     transition(
         nomination.application,
         State.CANCELLED,

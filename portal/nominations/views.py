@@ -96,7 +96,11 @@ def program_nominations(program_id: int) -> str | Response:
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        ids = [int(v) for v in request.form.getlist("application") if v.isdigit()]
+        ids = [
+            int(v)
+            for v in request.form.getlist("application")
+            if v.isascii() and v.isdigit() and len(v) <= 9
+        ]
         chosen = list(
             db.session.scalars(
                 sa.select(Application).where(
@@ -162,8 +166,10 @@ def _filters() -> tuple[FilterForm, queries.Filters]:
         .order_by(Nomination.academic_year)
     ).all()
     form.year.choices = [("", "—")] + [(y, y) for y in years]
-    valid = form.validate()
-    data = form.data if valid else {}
+    if not form.validate():
+        # A filter we cannot apply must not widen the list: show nothing, and say why.
+        return form, queries.Filters(nothing=True)
+    data = form.data
     program = data.get("program") or ""
     return form, queries.Filters(
         program_id=int(program) if program.isdigit() else None,
@@ -182,10 +188,9 @@ def _args() -> dict[str, str]:
 def partner_list() -> str:
     """List the nominations that concern the user's university, with filters and downloads."""
     form, filters = _filters()
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    raw = request.args.get("page", "1")
+    page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
+    page = max(1, page)
     pagination = db.paginate(
         queries.filtered(current_user, filters),
         page=page,
