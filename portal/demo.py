@@ -617,6 +617,7 @@ def _seed_applicants(
     by_schac: dict[str, Institution],
     users: dict[str, User],
     applicants: list[tuple] = APPLICANTS,
+    motivation: str = "I want to study the glaciers of the Altai and bring the methods home. ",
 ) -> list[Application]:
     from portal.reference import normalize_gpa
 
@@ -658,7 +659,7 @@ def _seed_applicants(
             program=program,
             state=State.DRAFT,
             answers={},
-            motivation="I want to study the glaciers of the Altai and bring the methods home. " * 4,
+            motivation=motivation * 4,
         )
         db.session.add(application)
         db.session.flush()  # the e-mail the transition queues links to the application's id
@@ -677,7 +678,13 @@ def _seed_confirmed(
     from portal.offers.services import issue_offer, respond
 
     coordinator = users["coordinator@kopir.demo"]
-    made = _seed_applicants(program, by_schac, users, CONFIRMED_APPLICANTS)
+    made = _seed_applicants(
+        program,
+        by_schac,
+        users,
+        CONFIRMED_APPLICANTS,
+        "I want to compare regional development in Central Asia and work on it at home. ",
+    )
     for application in made:
         decide(application, State.ACCEPTED, actor=coordinator)
         offer = issue_offer(application, actor=coordinator)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
@@ -18,14 +17,13 @@ from portal.api.models import ApiToken, hash_token
 from portal.api.openapi import document as openapi_document
 from portal.db import utcnow
 from portal.documents.models import Document
-from portal.documents.sniff import safe_download_name
+from portal.documents.views import attachment
 from portal.exports import iso_utc
 from portal.extensions import csrf, db, limiter
 from portal.forms import clean_text
 from portal.institutions.models import Institution
 from portal.nominations import ewp, services
 from portal.nominations.models import Answer, MobilityStatus, Nomination
-from portal.storage import get_storage
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 ewp_bp = Blueprint("ewp", __name__, url_prefix="/ewp/omobilities")
@@ -297,19 +295,7 @@ def download_document(omobility_id: str, document_id: int) -> Response:
     document = next((d for d in _documents(nomination) if d.id == document_id), None)
     if document is None:
         raise ApiError(404, "not_found", "No such document for this nomination.")
-    extension = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}[
-        document.media_type
-    ]
-    name = safe_download_name(document.original_name, extension)
-    ascii_name = f"document-{document.id}{extension}"
-    response = Response(get_storage().load(document.storage_key), mimetype=document.media_type)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(document)
 
 
 @api.post("/nominations/<omobility_id>/answer")

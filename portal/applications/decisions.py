@@ -119,6 +119,17 @@ def _actor(user: User | None) -> Actor:
     return Actor(role=user.role, user=user) if user is not None else Actor.system()
 
 
+def is_decision(source: str, target: State, role: str) -> bool:
+    """Tell whether a move is one the decision forms may make for this role.
+
+    offered -> accepted is in the state table, but it is the revocation of a letter
+    (portal.offers), not a seat decision.
+    """
+    if source == State.OFFERED and target != State.CANCELLED:
+        return False
+    return can_move(source, target, role)
+
+
 def decide(
     application: Application,
     to: State,
@@ -129,10 +140,7 @@ def decide(
 ) -> None:
     """Move one application to accepted, waitlisted or rejected (or back to review)."""
     who = _actor(actor)
-    # offered -> accepted is the revocation of a letter (portal.offers), not a seat decision.
-    if (application.state == State.OFFERED and to != State.CANCELLED) or not can_move(
-        application.state, to, who.role
-    ):
+    if not is_decision(application.state, to, who.role):
         raise DecisionError(
             _(
                 "This application cannot go from “%(source)s” to “%(target)s”.",

@@ -25,7 +25,7 @@ from portal.applications.forms_staff import (
     review_form,
 )
 from portal.applications.models import Application
-from portal.applications.states import STATE_LABELS, TRANSITIONS, State
+from portal.applications.states import STATE_LABELS, State
 from portal.auth.models import Role
 from portal.programs.eligibility import check_eligibility
 from portal.programs.models import DOCUMENT_KINDS, Program
@@ -50,8 +50,7 @@ def _targets(application: Application) -> list[tuple[str, str]]:
     return [
         (target.value, str(STATE_LABELS[target]))
         for target in DECISION_TARGETS
-        if role in TRANSITIONS.get((State(application.state), target), frozenset())
-        and not (application.state == State.OFFERED and target != State.CANCELLED)
+        if decisions.is_decision(application.state, target, role)
     ]
 
 

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from portal.applications.models import Application
 
 
+# The only types an upload can have, and the extension each is saved and sent with.
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
 class Document(db.Model):
     """A file a student attached to an application."""
 
@@ -40,3 +44,8 @@ class Document(db.Model):
     superseded_at: so.Mapped[datetime | None]
 
     application: so.Mapped[Application] = so.relationship(back_populates="documents")
+
+    @property
+    def extension(self) -> str:
+        """Return the file extension of the sniffed media type (never the uploaded name's)."""
+        return EXTENSIONS[self.media_type]

@@ -89,13 +89,16 @@ def remove(document_id: int) -> Response:
 def download(document_id: int) -> Response:
     """Send a document as an attachment, to its owner and the staff who may see it."""
     document = load_or_404(Document, document_id, can_download_document)
-    data = get_storage().load(document.storage_key)
-    name = safe_download_name(document.original_name, _extension(document.media_type))
-    extension = _extension(document.media_type)
+    return attachment(document)
+
+
+def attachment(document: Document) -> Response:
+    """Send a stored document as a download, named by its sniffed type, never shown inline."""
+    name = safe_download_name(document.original_name, document.extension)
     # Old clients read filename=, current ones filename*= with the Cyrillic name intact.
-    stem = name[: -len(extension)].encode("ascii", "ignore").decode().replace('"', "").strip()
-    ascii_name = (stem or "document") + extension
-    response = Response(data, mimetype=document.media_type)
+    stem = name[: -len(document.extension)].encode("ascii", "ignore").decode()
+    ascii_name = (stem.replace('"', "").strip() or "document") + document.extension
+    response = Response(get_storage().load(document.storage_key), mimetype=document.media_type)
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
     )
@@ -118,7 +121,3 @@ def view(document_id: int) -> Response:
     response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def _extension(media_type: str) -> str:
-    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}[media_type]

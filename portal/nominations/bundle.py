@@ -14,7 +14,6 @@ from portal.exports import BOM, safe_text
 from portal.nominations.models import Nomination
 from portal.storage import get_storage
 
-_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -69,7 +68,7 @@ def documents_zip(
             for document in documents_of(nomination):
                 name = (
                     f"{folder}/{safe_part(document.kind, 'document')}-{document.id}"
-                    f"{_EXTENSIONS.get(document.media_type, '.bin')}"
+                    f"{document.extension}"
                 )
                 archive.writestr(name, storage.load(document.storage_key))
                 writer.writerow(

@@ -114,6 +114,15 @@ class Nomination(db.Model):
         return f"{self.student.get('given_latin', '')} {self.student.get('family_latin', '')}"
 
     @property
+    def birth_day(self) -> date | None:
+        """Return the student's date of birth as a date, to format for the reader."""
+        value = self.student.get("birth_date")
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    @property
     def native_name(self) -> str:
         """Return the student's name in their alphabet, if any."""
         return " ".join(

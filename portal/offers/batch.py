@@ -28,18 +28,22 @@ from portal.programs.models import Program
 from portal.storage import get_storage
 
 
+def _pending(program_id: int) -> sa.Select[tuple[int]]:
+    # Accepted means no standing letter: issuing moves an application on, revoking moves it back.
+    return sa.select(Application.id).where(
+        Application.program_id == program_id, Application.state == State.ACCEPTED.value
+    )
+
+
 def pending_ids(program_id: int) -> list[int]:
     """Return the applications of a programme that are accepted and have no letter yet."""
-    return list(
-        db.session.scalars(
-            sa.select(Application.id)
-            .where(
-                Application.program_id == program_id,
-                Application.state == State.ACCEPTED.value,
-            )
-            .order_by(Application.id)
-        )
-    )
+    return list(db.session.scalars(_pending(program_id).order_by(Application.id)))
+
+
+def pending_count(program_id: int) -> int:
+    """Count the applications of a programme waiting for their letter."""
+    query = sa.select(sa.func.count()).select_from(_pending(program_id).subquery())
+    return db.session.scalar(query) or 0
 
 
 # A letter renders in well under a second; one stuck this long is reported as failed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from io import BytesIO
 
 from flask import (
     Blueprint,
@@ -54,7 +55,7 @@ def download(application_id: int, offer_id: int) -> Response:
     offer = _offer_of(application_id, offer_id)
     data = get_storage().load(offer.storage_key)
     response = send_file(
-        _bytes_io(data),
+        BytesIO(data),
         mimetype="application/pdf",
         as_attachment=True,
         download_name=f"{offer.reference}.pdf",
@@ -62,12 +63,6 @@ def download(application_id: int, offer_id: int) -> Response:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def _bytes_io(data: bytes):
-    from io import BytesIO
-
-    return BytesIO(data)
 
 
 @bp.post("/applications/<int:application_id>/offer")

@@ -30,7 +30,7 @@ from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.i18n import LANGUAGE_NAMES
 from portal.offers import services
-from portal.offers.batch import pending_ids
+from portal.offers.batch import pending_count
 from portal.offers.forms import IssueForm, LetterSettingsForm, RevokeForm, StartBatchForm
 from portal.offers.letters import (
     PLACEHOLDERS,
@@ -83,7 +83,7 @@ def program_offers(program_id: int) -> str:
         "offers/staff_program.html",
         program=program,
         rows=rows,
-        pending=len(pending_ids(program.id)),
+        pending=pending_count(program.id),
         latest_job=latest_job,
         form=StartBatchForm(),
         state_labels=STATE_LABELS,
@@ -100,7 +100,7 @@ def start_batch(program_id: int) -> Response:
     program = load_or_404(Program, program_id, can_manage_program)
     if not StartBatchForm().validate_on_submit():
         abort(400)
-    if not pending_ids(program.id):
+    if not pending_count(program.id):
         flash(_("Every accepted applicant already has a letter."), "info")
         return redirect(url_for("offer_staff.program_offers", program_id=program.id))
     try:

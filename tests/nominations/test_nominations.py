@@ -127,8 +127,11 @@ def test_the_host_verifies_one_and_rejects_another(app, browser, world):
     with app.app_context():
         ids = {n.student["email"]: n.id for n in db.session.scalars(sa.select(Nomination))}
     host = _as(app, world.partner_host)
-    page = host.get(f"/partner/nominations/{ids['aigerim@example.kz']}")
+    page = host.get(f"/partner/nominations/{ids['aigerim@example.kz']}?lang=en")
     assert page.status_code == 200
+    # The date of birth is written for the reader, not as the stored ISO string.
+    assert "2003-05-17" not in page.get_data(as_text=True)
+    assert "May 17, 2003" in page.get_data(as_text=True)
     verified = host.post(
         f"/partner/nominations/{ids['aigerim@example.kz']}/answer",
         {"csrf_token": host.last_token, "verdict": "verified", "comment": "Welcome"},
