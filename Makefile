@@ -52,8 +52,10 @@ run: system-deps $(VENV)/.installed instance/config.py translations seed
 test: DEBIAN_SET = test
 test: system-deps $(VENV)/.installed-test instance/config.py translations
 	$(BIN)/ruff check portal tests benchmarks
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	@echo "Screenshots of the browser tests: $(CURDIR)/test-artifacts/screenshots/"
+	@# The folder is named even when a test fails: that is when its pictures matter most.
+	@status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	echo "Screenshots of the browser tests: $(CURDIR)/test-artifacts/screenshots/"; \
+	exit $$status
 
 bench: DEBIAN_SET = run
 bench: system-deps $(VENV)/.installed-test translations

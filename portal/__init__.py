@@ -19,6 +19,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="../static",
     )
     load_config(app, test_config)
+    from portal.requests import SecureCookiesOverHttps
+
+    # Inside ProxyFix, so that a request the proxy received over HTTPS counts as one.
+    app.wsgi_app = SecureCookiesOverHttps(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

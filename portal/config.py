@@ -40,6 +40,13 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    # Failed logins per typed address (whether or not it has an account): the first few are
+    # answered at once, later ones more slowly, and past the maximum the address is refused
+    # until the window (seconds) has passed since the first failure.
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_SLOWDOWN_MAX = 2.0
+    LOGIN_FAILURES_MAX = 10
+    LOGIN_FAILURES_WINDOW = 15 * 60
     # Generous: a whole dormitory may register from one address the night before a deadline.
     RATELIMIT_REGISTER = "30 per hour"
     # The public letter check: enough for a visa office, too few to guess codes.
@@ -55,6 +62,8 @@ class Defaults:
     EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600
     RESET_TOKEN_MAX_AGE = 2 * 3600
     SESSION_COOKIE_HTTPONLY = True
+    # Sent with every answer over HTTPS; 0 leaves the header out.
+    HSTS_MAX_AGE = 365 * 24 * 3600
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -87,6 +96,9 @@ ENV_SETTINGS: dict[str, type] = {
     "RATELIMIT_VERIFY": str,
     "RATELIMIT_API": str,
     "LETTER_WORKERS": int,
+    "LOGIN_FAILURES_MAX": int,
+    "LOGIN_FAILURES_WINDOW": int,
+    "HSTS_MAX_AGE": int,
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
 
 from portal.extensions import db
 
@@ -37,6 +40,13 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def harden(response: Response) -> Response:
+        max_age = current_app.config["HSTS_MAX_AGE"]
+        if request.is_secure and max_age:
+            # Only over HTTPS: browsers ignore it on plain HTTP, and it would pin a dev host.
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={max_age}; includeSubDomains"
+            )
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -57,3 +67,31 @@ def _discard_stored_files() -> None:
         storage = get_storage()
         for key in keys:
             storage.delete(key)
+
+
+class SecureCookiesOverHttps:
+    """Mark every cookie Secure on a request that reached us over HTTPS.
+
+    Flask's session cookie and Flask-Login's remember cookie take their Secure flag from a
+    fixed setting; behind HTTPS that flag must hold even when the setting was forgotten.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        """Add `Secure` to each Set-Cookie header of an HTTPS answer."""
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start_response(status: str, headers: list[tuple[str, str]], *args: Any):
+            headers = [
+                (name, f"{value}; Secure")
+                if name.lower() == "set-cookie"
+                and "secure" not in (part.strip().lower() for part in value.split(";"))
+                else (name, value)
+                for name, value in headers
+            ]
+            return start_response(status, headers, *args)
+
+        return self.wsgi_app(environ, secure_start_response)

@@ -56,6 +56,8 @@ def make_app(database_url: str, tmp: Path, **overrides: object) -> Flask:
         "MAIL_SEND_SYNC": True,
         "RATELIMIT_LOGIN": "1000 per minute",
         "RATELIMIT_REGISTER": "1000 per minute",
+        # Failed logins are not slowed down in tests, except where a test asks for it.
+        "LOGIN_SLOWDOWN_MAX": 0.0,
         "SERVER_NAME": "kopir.test",
         "UPLOAD_MAX_BYTES": 200_000,
         "PAGE_SIZE": 5,

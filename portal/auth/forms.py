@@ -107,6 +107,23 @@ class ResetPasswordForm(KopirForm):
     confirm = _confirm_field()
 
 
+class ChangePasswordForm(KopirForm):
+    """Choose a new password, proving the current one."""
+
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = _new_password_field()
+    confirm = _confirm_field()
+
+    def validate_password(self, field: Field) -> None:
+        """Refuse keeping the same password."""
+        if field.data and field.data == self.current.data:
+            raise ValidationError(_l("Choose a password different from the current one."))
+
+
 class StaffUserForm(KopirForm):
     """An admin creates a staff account."""
 

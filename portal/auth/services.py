@@ -10,7 +10,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.auth.models import Role, User
+from portal.auth.models import Role, User, new_session_key
 from portal.db import utcnow
 from portal.extensions import db
 from portal.mail import external_url, queue_mail
@@ -153,6 +153,16 @@ def reset_password(user: User, password: str) -> None:
     user.set_password(password)
     if user.verified_at is None:
         user.verified_at = utcnow()
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the account, on every device."""
+    user.session_key = new_session_key()
+
+
+def change_password(user: User, password: str) -> None:
+    """Set a new password; the new session key ends every session of the account."""
+    user.set_password(password)
 
 
 def create_user(

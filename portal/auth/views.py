@@ -18,8 +18,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from portal.auth import services
+from portal.auth import services, throttle
 from portal.auth.forms import (
+    ChangePasswordForm,
     EmailOnlyForm,
     LanguageForm,
     LoginForm,
@@ -123,26 +124,79 @@ def login() -> str | Response:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
+        if throttle.locked(form.email.data):
+            # Checked before the password, so even the right one waits: guessing gains nothing.
+            return _too_many_failures(form)
         user = services.find_user(form.email.data)
         if services.password_matches(user, form.password.data) and user and user.active:
-            # A fresh session at login defeats session fixation.
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
+            throttle.forget(form.email.data)
+            _start_fresh_session()
             login_user(user, remember=form.remember.data)
             user.mark_login()
             if not user.locale:
                 user.locale = current_locale()
             return redirect(safe_next(request.args.get("next")))
+        throttle.record_failure(form.email.data)
         form.password.errors.append(_("The e-mail or the password is wrong."))
     return render_template("auth/login.html", form=form)
+
+
+def _start_fresh_session() -> None:
+    """Drop everything in the session but the chosen language (defeats session fixation)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def _too_many_failures(form: LoginForm) -> tuple[str, int]:
+    """Refuse a login to an address that failed too often, the same way for every address."""
+    minutes = max(1, current_app.config["LOGIN_FAILURES_WINDOW"] // 60)
+    form.password.errors.append(
+        _(
+            "Too many failed attempts for this address. Wait %(minutes)d minutes, or reset "
+            "the password with the link below.",
+            minutes=minutes,
+        )
+    )
+    return render_template("auth/login.html", form=form), 429
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def password() -> str | Response | tuple[str, int]:
+    """Change the password, which ends every session of the account, this one included."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        email = current_user.email
+        if throttle.locked(email):
+            form.current.errors.append(
+                _("Too many wrong passwords. Log out and use the reset link instead.")
+            )
+            return render_template("auth/password.html", form=form), 429
+        if not current_user.check_password(form.current.data):
+            throttle.record_failure(email)
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            services.change_password(current_user, form.password.data)
+            logout_user()
+            _start_fresh_session()
+            flash(
+                _("Your password is changed and you are logged out everywhere. Please log in."),
+                "success",
+            )
+            return redirect(url_for("auth.login"))
+    return render_template("auth/password.html", form=form)
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
     """Log out and forget the session."""
+    # The session lives in a signed cookie: a copy taken earlier would still be accepted
+    # unless the key it names changes. So logging out ends the account's other sessions too.
+    services.end_sessions(current_user)
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
