@@ -89,7 +89,7 @@ def send_mail() -> None:
 )
 @click.option(
     "--base-url",
-    help="The portal's public address, printed in the letters' QR codes (default: BASE_URL).",
+    help="The portal's public address, in the letters' QR codes and e-mails (default: BASE_URL).",
 )
 @with_appcontext
 def issue_offers(program: str, workers: int | None, base_url: str | None) -> None:
@@ -133,7 +133,13 @@ def issue_offers(program: str, workers: int | None, base_url: str | None) -> Non
             bar.length = max(state.total, 1)
             bar.update(state.processed - bar.pos)
 
-        job = jobs.run(job.id, progress=progress)
+        # The e-mails announcing the letters link to the same address as their QR codes.
+        configured = current_app.config.get("BASE_URL")
+        current_app.config["BASE_URL"] = base_url
+        try:
+            job = jobs.run(job.id, progress=progress)
+        finally:
+            current_app.config["BASE_URL"] = configured
     click.echo(f"Issued {job.done}, failed {job.failed} (job {job.id}: {job.state}).")
     for failure in job.failures:
         click.echo(f"  application {failure.get('application_id')}: {failure.get('error')}")

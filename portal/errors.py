@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.wrappers import Response
 
-from portal.extensions import db
+from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,41 @@ def _drain_request_body() -> None:
         pass
 
 
+def _unreachable(error: BaseException | None) -> bool:
+    """Tell whether an exception means the database cannot be reached (down, restarting)."""
+    if isinstance(error, OperationalError):
+        return True
+    # psycopg reports a connection the server has closed as an InterfaceError at times.
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+# What the page layout reads of the current user; all of it must be in memory already.
+_USER_FIELDS = frozenset({"active", "role", "email", "verified_at", "locale"})
+
+
+def _database_unavailable(error: BaseException) -> Response | tuple:
+    """Answer 503 in the user's language without asking the database for anything more."""
+    log.error("Database unavailable: %s", error)
+    user = g.get("_login_user")
+    state = sa.inspect(user, raiseerr=False) if user is not None else None
+    if state is not None and state.session is not None:
+        if _USER_FIELDS.isdisjoint(state.unloaded):
+            # Detached before the rollback, which would expire it: the page layout then reads
+            # the account's name, role and language from memory instead of from the database.
+            db.session.expunge(user)
+        else:
+            user = None
+    if user is None:
+        # The account could not be read: show the page as to a visitor, in the language the
+        # session or the browser asks for, rather than try the database again and fail.
+        login_manager._update_request_context_with_user()
+    try:
+        db.session.rollback()
+    except DBAPIError:  # the connection is gone; there is nothing left to undo
+        pass
+    return _render(503, *_messages(503))
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -135,9 +171,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_down(error: OperationalError):
-        db.session.rollback()
-        log.error("Database unavailable: %s", error)
-        return _render(503, *_messages(503))
+        return _database_unavailable(error)
 
     @app.errorhandler(StaleDataError)
     def changed_elsewhere(error: StaleDataError):
@@ -147,12 +181,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def internal(error: InternalServerError):
         original = error.original_exception
+        if _unreachable(original):  # e.g. the commit after the view lost its connection
+            return _database_unavailable(original)
         try:
             db.session.rollback()
         except DBAPIError:
             pass
-        if isinstance(original, OperationalError):
-            return _render(503, *_messages(503))
         if isinstance(original, StaleDataError | IntegrityError):
             return _render(409, *_messages(409))
         return _render(500, *_messages(500))

@@ -35,6 +35,10 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user.is_authenticated and current_user.locale in languages:
+        if "_user_id" in session and session.get("lang") != current_user.locale:
+            # Kept in the session cookie too, so that a page made when the account cannot be
+            # read (the database is down) still speaks the account's language.
+            session["lang"] = current_user.locale
         return current_user.locale
     asked = request.args.get("lang")
     if asked in languages:

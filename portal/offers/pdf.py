@@ -15,6 +15,7 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import lxml.html
 import qrcode
 from PIL import Image
 from weasyprint import CSS, HTML
@@ -71,6 +72,10 @@ class StaticOnlyFetcher(URLFetcher):
         )
 
 
+class LetterFontMissing(RuntimeError):
+    """A letter would be set, wholly or in part, in another typeface than the letter font."""
+
+
 class Renderer:
     """Turn letter HTML into PDF bytes with a shared stylesheet and font configuration."""
 
@@ -84,9 +89,30 @@ class Renderer:
         self.base_url = self.fetcher.root.as_uri() + "/"
 
     def render(self, html: str) -> bytes:
-        """Return the PDF of one letter."""
-        document = HTML(string=html, base_url=self.base_url, url_fetcher=self.fetcher)
-        return document.write_pdf(stylesheets=[self.css], font_config=self.fonts)
+        """Return the PDF of one letter, or refuse one not set wholly in the letter font."""
+        from portal.offers.typeface import unprintable
+
+        # A character no installed font has would print as an empty box, in the letter font:
+        # the embedded fonts below cannot tell, so the text is compared with the typeface.
+        missing = unprintable(lxml.html.fromstring(html).text_content())
+        if missing:
+            raise LetterFontMissing(
+                f"{LETTER_FONT} has no glyph for {' '.join(missing[:10])}: nothing was issued"
+            )
+        document = HTML(string=html, base_url=self.base_url, url_fetcher=self.fetcher).render(
+            stylesheets=[self.css], font_config=self.fonts
+        )
+        pdf = document.write_pdf()
+        # WeasyPrint quietly takes another font when the named one is not installed, or lacks a
+        # glyph: a letter issued so would be in the wrong typeface for good. The fonts it
+        # embedded say what was used.
+        others = sorted({font.family for font in document.fonts.values()} - {LETTER_FONT})
+        if others:
+            raise LetterFontMissing(
+                f"the letter would be set in {', '.join(others)} instead of {LETTER_FONT}: "
+                f"install {FONT_PACKAGE} where letters are rendered; nothing was issued"
+            )
+        return pdf
 
 
 _renderer: Renderer | None = None
@@ -103,7 +129,14 @@ def renderer() -> Renderer:
 
 def render_pdf(html: str) -> bytes:
     """Render one letter in this process (also the entry point of batch worker processes)."""
-    return renderer().render(html)
+    global _renderer
+    try:
+        return renderer().render(html)
+    except LetterFontMissing:
+        # Fonts are read when a renderer is made: make a new one for the next letter, so that
+        # installing the font fixes the next run without restarting the server's workers.
+        _renderer = None
+        raise
 
 
 def qr_png(data: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
 from io import BytesIO
 
@@ -39,8 +40,11 @@ from portal.offers.letters import (
     letter_text,
 )
 from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS, LetterTemplate, Offer
+from portal.offers.pdf import LETTER_FONT, LetterFontMissing
 from portal.profiles.models import StudentProfile
 from portal.programs.models import Program
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("offer_staff", __name__, url_prefix="/staff")
 
@@ -201,6 +205,9 @@ def issue_one(application_id: int) -> Response:
     except TransitionError:
         flash(_("Only accepted applicants can be sent an offer letter."), "danger")
         return back
+    except LetterFontMissing as exc:
+        _font_missing(exc)
+        return back
     flash(_("Letter %(reference)s is issued.", reference=offer.reference), "success")
     return back
 
@@ -267,12 +274,15 @@ def letter_settings(program_id: int) -> str | Response:
                 }
             },
         )
-        if form.preview.data:
+        if not form.preview.data:
+            flash(_("The letter is saved."), "success")
+            return redirect(
+                url_for("offer_staff.letter_settings", program_id=program.id, locale=locale)
+            )
+        try:
             return _preview(program, locale, form.bilingual.data)
-        flash(_("The letter is saved."), "success")
-        return redirect(
-            url_for("offer_staff.letter_settings", program_id=program.id, locale=locale)
-        )
+        except LetterFontMissing as exc:
+            _font_missing(exc)  # nothing was kept; the form below shows the wording as typed
     status = 422 if form.errors else 200
     with force_locale(locale):
         defaults = {"body": default_body(), "conditions": default_conditions()}
@@ -287,6 +297,27 @@ def letter_settings(program_id: int) -> str | Response:
         ),
         status,
     )
+
+
+def _font_missing(exc: LetterFontMissing) -> None:
+    """Tell staff why a letter could not be set wholly in its typeface."""
+    from portal.offers.typeface import letter_font_characters
+
+    log.error("Offer letter refused: %s", exc)
+    if letter_font_characters() is None:
+        message = _(
+            "The letter cannot be made: its typeface (%(font)s) is not installed on the server. "
+            "Nothing was issued; please tell the portal's operator.",
+            font=LETTER_FONT,
+        )
+    else:
+        # The typeface is there: the wording or the student's name has characters it lacks.
+        message = _(
+            "The letter cannot be made: the wording or the student's name holds characters its "
+            "typeface (%(font)s) cannot print. Nothing was issued.",
+            font=LETTER_FONT,
+        )
+    flash(message, "danger")
 
 
 def _preview(program: Program, locale: str, bilingual: bool) -> Response:

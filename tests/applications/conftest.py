@@ -22,8 +22,13 @@ class Setup:
 @pytest.fixture
 def setup(app) -> Setup:
     """A complete, eligible student; an open programme with a question; a closed programme."""
+    return build_setup(app)
+
+
+def build_setup(app, locale: str = "en") -> Setup:
+    """Make a complete, eligible student; an open programme with a question; a closed one."""
     with app.app_context():
-        student: User = factories.user(email="aru@example.kz")
+        student: User = factories.user(email="aru@example.kz", locale=locale)
         factories.complete_profile(student)
         host = factories.institution(schac="vku.edu.kz")
         program: Program = factories.program(

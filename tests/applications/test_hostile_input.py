@@ -1,4 +1,4 @@
-"""No input makes a 500: fuzzed forms and uploads, oversize bodies, a database that goes away."""
+"""No input makes a 500: fuzzed forms and uploads, oversize bodies (faults: tests/faults/)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from portal.applications.models import Application
 from portal.documents.models import Document
 from portal.extensions import db
 from tests import factories
-from tests.applications.test_journey import fill_everything, start, upload
+from tests.applications.test_journey import start, upload
 from tests.documents import corpus
 
 FUZZ = settings(
@@ -168,77 +168,6 @@ def test_a_huge_body_gets_a_clear_page_not_a_reset(app, browser, logged_in):
         app.config["MAX_CONTENT_LENGTH"] = None
     assert response.status_code == 413
     assert "File too large" in response.get_data(as_text=True)
-
-
-def test_disk_full_while_storing_gives_a_message_and_no_row(app, browser, logged_in, monkeypatch):
-    from portal import storage
-
-    def full(self, key, data):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(storage.LocalStorage, "save", full)
-    response = upload(browser, logged_in, "transcript", corpus.make_pdf(), "t.pdf")
-    assert response.status_code == 422
-    assert "could not be stored" in response.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == 0
-
-
-def test_failed_commit_removes_the_stored_file(app, browser, logged_in, monkeypatch):
-    from pathlib import Path
-
-    from sqlalchemy.orm import Session
-
-    real_commit = Session.commit
-    calls = {"n": 0}
-
-    def failing_commit(self):
-        if any(isinstance(o, Document) for o in self.new):
-            calls["n"] += 1
-            raise sa.exc.OperationalError("COMMIT", {}, ConnectionError("server closed"))
-        return real_commit(self)
-
-    def stored_files() -> set[Path]:
-        return {p for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file()}
-
-    before = stored_files()
-    monkeypatch.setattr(Session, "commit", failing_commit)
-    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production
-    response = upload(browser, logged_in, "transcript", corpus.make_pdf(), "t.pdf")
-    assert calls["n"] == 1
-    assert response.status_code == 503
-    monkeypatch.setattr(Session, "commit", real_commit)
-    assert stored_files() == before
-
-
-def test_database_gone_during_submit_keeps_the_draft_and_retry_succeeds(
-    app, browser, setup, monkeypatch
-):
-    from sqlalchemy.orm import Session
-
-    browser.login(setup.student_email, factories.PASSWORD)
-    app_id = start(browser)
-    fill_everything(browser, app_id)
-    real_commit = Session.commit
-
-    def database_down(self):
-        raise sa.exc.OperationalError("COMMIT", {}, ConnectionRefusedError("connection refused"))
-
-    monkeypatch.setattr(Session, "commit", database_down)
-    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production
-    response = browser.post(f"/applications/{app_id}/submit")
-    assert response.status_code == 503
-    text = response.get_data(as_text=True)
-    assert "cannot reach its database" in text and "safe" in text
-    monkeypatch.setattr(Session, "commit", real_commit)
-    with app.app_context():
-        application = db.session.get(Application, app_id)
-        assert application.state == "draft" and len(application.current_documents()) == 2
-        assert application.motivation
-    response = browser.post(f"/applications/{app_id}/submit")
-    assert response.status_code == 302
-    with app.app_context():
-        assert db.session.get(Application, app_id).state == "submitted"
 
 
 def test_mixed_script_names_and_markup_never_reach_the_database(app, browser, logged_in):

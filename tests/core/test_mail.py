@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from portal.db import utcnow
 from portal.extensions import db
-from portal.mail import OutgoingMail, send_pending
+from portal.mail import OutgoingMail
 
 
 class Collector:
@@ -92,30 +90,6 @@ def test_mail_is_in_the_students_language(app, browser, smtp):
     message = message_from_bytes(content, policy=default)
     assert message["Subject"] != "Confirm your e-mail address"
     assert any(ch in message["Subject"] for ch in "әғқңөұүһі")
-
-
-def test_mail_survives_an_smtp_outage_and_is_sent_once(app, browser, smtp):
-    handler, controller = smtp
-    controller.stop()  # the SMTP server goes away
-    browser.get("/account/register")
-    response = browser.post(
-        "/account/register",
-        {"email": "down@example.ru", "password": "Novosibirsk-26", "confirm": "Novosibirsk-26"},
-    )
-    assert response.status_code == 302  # the student is not bothered by our mail trouble
-    with app.app_context():
-        row = db.session.scalar(sa.select(OutgoingMail))
-        assert row.sent_at is None and row.attempts == 1 and row.last_error
-        assert row.next_attempt_at > utcnow()
-    controller.start()  # it comes back
-    with app.app_context():
-        assert send_pending() == (0, 0)  # not due yet: back-off holds
-        row = db.session.scalar(sa.select(OutgoingMail))
-        row.next_attempt_at = utcnow() - timedelta(seconds=1)
-        db.session.commit()
-        assert send_pending() == (1, 0)
-        assert send_pending() == (0, 0)
-    assert [m[1] for m in handler.messages] == [["down@example.ru"]]
 
 
 def test_send_mail_cli_reports_counts(app):
