@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import Field, IntegerField
 from wtforms import Form as PlainForm
 from wtforms.validators import ValidationError
 
@@ -83,13 +84,39 @@ def clean_text(value: Any) -> Any:
     """Normalise typed text: NFC, no control or bidi-override characters, trimmed."""
     if not isinstance(value, str):
         return value
-    value = unicodedata.normalize("NFC", value)
+    # Browsers send a textarea's line breaks as CRLF but count them as one character against
+    # maxlength: keep them as LF so Length(max=…) agrees with what the user was allowed to type.
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
     value = "".join(
         ch
         for ch in value
         if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}
     )
     return value.strip()
+
+
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+def clean_line(value: Any) -> Any:
+    """Normalise text typed on one line: as clean_text, with line breaks and tabs as one space."""
+    value = clean_text(value)
+    if not isinstance(value, str):
+        return value
+    # A single-line field cannot type a line break: one in a name, a subject or a code was
+    # pasted or forged, and would break a letter, an e-mail header or an export row.
+    return _WHITESPACE_RUN.sub(" ", value)
+
+
+class SmallIntegerField(IntegerField):
+    """An integer field that refuses absurdly long numbers before anything compares them."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        """Parse at most six digits (WTForms' range check overflows on huge integers)."""
+        if valuelist and len(valuelist[0].strip()) > 6:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+        super().process_formdata(valuelist)
 
 
 class NoMarkup:

@@ -16,7 +16,7 @@ from portal.api.models import ApiToken
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import db
-from portal.forms import KopirForm, NoMarkup, clean_text
+from portal.forms import KopirForm, NoMarkup, clean_line
 
 bp = Blueprint("tokens", __name__, url_prefix="/partner/tokens")
 
@@ -27,7 +27,7 @@ class TokenForm(KopirForm):
     name = StringField(
         _l("What will use the token?"),
         validators=[DataRequired(), Length(max=80), NoMarkup()],
-        filters=[clean_text],
+        filters=[clean_line],
     )
 
 

@@ -7,7 +7,7 @@ from wtforms import RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal.applications.services import MOTIVATION_MAX
-from portal.forms import KopirForm, clean_text
+from portal.forms import KopirForm, clean_line, clean_text
 from portal.i18n import current_locale
 from portal.programs.models import Program
 
@@ -68,7 +68,7 @@ def questions_form(program: Program, answers: dict[str, str]) -> KopirForm:
             field = StringField(
                 label,
                 validators=[Optional(), Length(max=min(question.max_length, 300))],
-                filters=[clean_text],
+                filters=[clean_line],
                 default=default,
             )
         setattr(QuestionsForm, name, field)

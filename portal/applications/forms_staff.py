@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from portal.forms import KopirForm, clean_text
+from portal.forms import KopirForm, SmallIntegerField, clean_line, clean_text
 from portal.programs.models import Program
 
 
@@ -31,6 +30,16 @@ class DecisionForm(KopirForm):
     version = HiddenField()
 
 
+class BulkForm(KopirForm):
+    """Decide several applications at once (target and ids are read from the request)."""
+
+    reason = TextAreaField(
+        _l("Reason (shown in the history)"),
+        validators=[Optional(), Length(max=2000)],
+        filters=[clean_text],
+    )
+
+
 class AssignForm(KopirForm):
     """Assign one reviewer by hand."""
 
@@ -40,7 +49,7 @@ class AssignForm(KopirForm):
 class AutoAssignForm(KopirForm):
     """Assign reviewers to every submitted application, balanced."""
 
-    per_application = IntegerField(
+    per_application = SmallIntegerField(
         _l("Reviewers per application"),
         default=2,
         validators=[InputRequired(), NumberRange(min=1, max=5)],
@@ -55,10 +64,10 @@ class BestPreviewForm(KopirForm):
 
         csrf = False
 
-    accept = IntegerField(
+    accept = SmallIntegerField(
         _l("Accept the best"), default=0, validators=[InputRequired(), NumberRange(min=0, max=999)]
     )
-    waitlist = IntegerField(
+    waitlist = SmallIntegerField(
         _l("Then waitlist"), default=0, validators=[InputRequired(), NumberRange(min=0, max=999)]
     )
 
@@ -66,8 +75,8 @@ class BestPreviewForm(KopirForm):
 class BestForm(KopirForm):
     """Apply "accept the best N within seats and quotas, waitlist the next M"."""
 
-    accept = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
-    waitlist = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
+    accept = SmallIntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
+    waitlist = SmallIntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
     confirm = BooleanField(_l("I have checked the preview: apply these decisions"))
 
 
@@ -87,7 +96,7 @@ def review_form(program: Program, scores: dict[int, int], comment: str | None) -
         setattr(
             ReviewForm,
             f"c{criterion.id}",
-            IntegerField(
+            SmallIntegerField(
                 f"{criterion.name()} (0–{criterion.max_score})",
                 default=scores.get(criterion.id),
                 validators=[InputRequired(), NumberRange(min=0, max=criterion.max_score)],
@@ -102,7 +111,7 @@ class MailTemplateForm(KopirForm):
     state = SelectField(_l("E-mail for the state"), choices=[])
     locale = SelectField(_l("Language"), choices=[])
     subject = StringField(
-        _l("Subject"), validators=[Optional(), Length(max=200)], filters=[clean_text]
+        _l("Subject"), validators=[Optional(), Length(max=200)], filters=[clean_line]
     )
     body = TextAreaField(
         _l("Text"),

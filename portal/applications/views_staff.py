@@ -320,19 +320,26 @@ def bulk(program_id: int) -> str | Response:
     """Decide several applications at once: preview first, then apply on confirmation."""
     import sqlalchemy as sa
 
-    from portal.applications.forms import ConfirmForm
+    from portal.applications.forms_staff import BulkForm
     from portal.extensions import db
 
     program = load_or_404(Program, program_id, can_manage_program)
-    if not ConfirmForm().validate_on_submit():
+    form = BulkForm()
+    # A reason too long is told beside the preview below; a missing token is refused at once.
+    if not form.validate_on_submit() and form.csrf_token.errors:
         abort(400)
     try:
         target = State(request.form.get("target", ""))
-        ids = [int(value) for value in request.form.getlist("ids")][:500]
     except ValueError:
         abort(400)
     if target not in DECISION_TARGETS:
         abort(400)
+    values = request.form.getlist("ids")
+    # Ids are row numbers the page wrote: anything else was forged (and a number of hundreds of
+    # digits would overflow SQLite's integers).
+    if not all(v.isascii() and v.isdigit() and len(v) <= 9 for v in values):
+        abort(400)
+    ids = [int(value) for value in values][:500]
     chosen = db.session.scalars(
         sa.select(Application)
         .where(
@@ -346,7 +353,10 @@ def bulk(program_id: int) -> str | Response:
     if not chosen:
         flash(_("Select at least one application."), "warning")
         return redirect(back)
-    reason = (request.form.get("reason") or "").strip()[:2000] or None
+    if form.reason.errors:
+        flash(str(form.reason.errors[0]), "danger")
+        return redirect(back)
+    reason = form.reason.data or None
     if request.form.get("confirm") != "y":
         from portal.applications.notifications import preview_mail
 

@@ -8,16 +8,22 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
-from portal.forms import KopirForm, clean_text
+from portal.forms import KopirForm, SmallIntegerField, clean_line, clean_text
 from portal.offers.services import MAX_RESPONSE_DAYS
+from portal.offers.typeface import PrintableInLetter
 
 
 class RespondForm(KopirForm):
@@ -57,7 +63,7 @@ class LetterSettingsForm(KopirForm):
     """A programme's letter settings and its wording in one language."""
 
     locale = HiddenField()
-    response_days = IntegerField(
+    response_days = SmallIntegerField(
         _l("Days the student has to answer"),
         default=14,
         validators=[InputRequired(), NumberRange(min=1, max=MAX_RESPONSE_DAYS)],
@@ -65,22 +71,26 @@ class LetterSettingsForm(KopirForm):
     bilingual = BooleanField(_l("Print the English text beside the student's language"))
     body = TextAreaField(
         _l("Letter text"),
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Length(max=5000), PrintableInLetter()],
         filters=[clean_text],
         render_kw={"rows": 9},
         description=_l("Leave empty to use the portal's wording. One paragraph per line."),
     )
     conditions = TextAreaField(
         _l("Conditions"),
-        validators=[Optional(), Length(max=3000)],
+        validators=[Optional(), Length(max=3000), PrintableInLetter()],
         filters=[clean_text],
         render_kw={"rows": 4},
     )
     signatory_name = StringField(
-        _l("Signatory's name"), validators=[Optional(), Length(max=120)], filters=[clean_text]
+        _l("Signatory's name"),
+        validators=[Optional(), Length(max=120), PrintableInLetter()],
+        filters=[clean_line],
     )
     signatory_title = StringField(
-        _l("Signatory's title"), validators=[Optional(), Length(max=160)], filters=[clean_text]
+        _l("Signatory's title"),
+        validators=[Optional(), Length(max=160), PrintableInLetter()],
+        filters=[clean_line],
     )
     preview = SubmitField(_l("Preview PDF"))
     save = SubmitField(_l("Save"))

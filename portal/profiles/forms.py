@@ -15,7 +15,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     TelField,
@@ -27,7 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import KopirForm, NoMarkup, SubForm, clean_text
+from portal.forms import KopirForm, NoMarkup, SmallIntegerField, SubForm, clean_line
 from portal.identity import (
     IdError,
     check_national_id,
@@ -36,6 +35,7 @@ from portal.identity import (
     normalize_national_id,
     normalize_phone,
 )
+from portal.offers.typeface import PrintableInLetter
 from portal.reference import CEFR_LEVELS, GPA_SCALES, gpa_range, normalize_gpa
 
 ID_ERRORS = {
@@ -86,17 +86,6 @@ def _upper(value: str | None) -> str | None:
     return re.sub(r"\s+", "", value).upper() if isinstance(value, str) else value
 
 
-class SmallIntegerField(IntegerField):
-    """An integer field that refuses absurdly long numbers before anything compares them."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        """Parse at most six digits (WTForms' range check overflows on huge integers)."""
-        if valuelist and len(valuelist[0].strip()) > 6:
-            self.data = None
-            raise ValueError(self.gettext("Not a valid integer value."))
-        super().process_formdata(valuelist)
-
-
 class FiniteDecimalField(DecimalField):
     """A decimal field that refuses NaN, infinities and absurdly long numbers."""
 
@@ -133,19 +122,28 @@ class LanguageSkillForm(SubForm):
             raise ValidationError(_l("Please choose the language."))
 
 
+# The native name is printed in the offer letter, whose typeface has Latin and Cyrillic letters.
+_printable = PrintableInLetter(
+    _l(
+        "The offer letter cannot print these characters of your name: %(chars)s. Please write "
+        "your name in Cyrillic or Latin letters."
+    )
+)
+
+
 class ProfileForm(KopirForm):
     """Everything a student tells about themselves once."""
 
     native_given_names = StringField(
         _l("Given names in your alphabet"),
-        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check],
-        filters=[clean_text],
+        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check, _printable],
+        filters=[clean_line],
         render_kw={"autocomplete": "given-name", "data-translit-source": "given"},
     )
     native_family_name = StringField(
         _l("Family name in your alphabet"),
-        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check],
-        filters=[clean_text],
+        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check, _printable],
+        filters=[clean_line],
         render_kw={"autocomplete": "family-name", "data-translit-source": "family"},
     )
     native_name_lang = SelectField(
@@ -161,14 +159,14 @@ class ProfileForm(KopirForm):
     latin_given_names = StringField(
         _l("Given names as in your passport (Latin)"),
         validators=[Optional(), Length(max=100), _latin_name_check],
-        filters=[clean_text],
+        filters=[clean_line],
         description=_l("Exactly as printed in your passport; we only suggest a spelling."),
         render_kw={"data-translit-target": "given", "autocapitalize": "characters"},
     )
     latin_family_name = StringField(
         _l("Family name as in your passport (Latin)"),
         validators=[Optional(), Length(max=100), _latin_name_check],
-        filters=[clean_text],
+        filters=[clean_line],
         render_kw={"data-translit-target": "family", "autocapitalize": "characters"},
     )
     birth_date = DateField(
@@ -181,20 +179,20 @@ class ProfileForm(KopirForm):
     national_id = StringField(
         _l("National identification number"),
         validators=[Optional(), Length(max=32)],
-        filters=[clean_text],
+        filters=[clean_line],
         description=_l("Kazakhstan: IIN, Russia: SNILS, Kyrgyzstan: PIN."),
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
     passport_number = StringField(
         _l("Passport number"),
         validators=[Optional(), Length(max=20)],
-        filters=[clean_text, _upper],
+        filters=[clean_line, _upper],
         render_kw={"autocomplete": "off", "autocapitalize": "characters"},
     )
     phone = TelField(
         _l("Mobile phone"),
         validators=[Optional(), Length(max=32)],
-        filters=[clean_text],
+        filters=[clean_line],
         description=_l("With the country code, e.g. +7 701 123 4567 or +996 555 123 456."),
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
@@ -202,12 +200,12 @@ class ProfileForm(KopirForm):
     home_institution_other = StringField(
         _l("University name, if not in the list"),
         validators=[Optional(), Length(max=200), NoMarkup()],
-        filters=[clean_text],
+        filters=[clean_line],
     )
     faculty = StringField(
         _l("Faculty or school"),
         validators=[Optional(), Length(max=200), NoMarkup()],
-        filters=[clean_text],
+        filters=[clean_line],
     )
     study_level = SelectField(_l("Study level"), choices=[], coerce=str, default="")
     isced_code = SelectField(_l("Field of study (ISCED-F 2013)"), choices=[], default="")

@@ -25,9 +25,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.forms import KopirForm, NoMarkup, SubForm, clean_text
+from portal.forms import KopirForm, NoMarkup, SmallIntegerField, SubForm, clean_line, clean_text
 from portal.i18n import LANGUAGE_NAMES
-from portal.profiles.forms import FiniteDecimalField, SmallIntegerField
+from portal.profiles.forms import FiniteDecimalField
 
 LANGS: tuple[str, ...] = ("en", "ru", "kk", "ky")
 
@@ -152,7 +152,10 @@ def _texts(name: str, *, required_en: bool, textarea: bool, max_length: int, mar
         if textarea:
             render_kw["rows"] = 4
         attrs[lang] = field_class(
-            LANGUAGE_NAMES[lang], validators=validators, filters=[clean_text], render_kw=render_kw
+            LANGUAGE_NAMES[lang],
+            validators=validators,
+            filters=[clean_text if textarea else clean_line],
+            render_kw=render_kw,
         )
     return type(name, (SubForm,), attrs)
 
@@ -220,7 +223,7 @@ class QuotaRow(RowForm):
 
 def _question_row() -> type[RowForm]:
     attrs: dict[str, Any] = {
-        "id": HiddenField(filters=[clean_text]),
+        "id": HiddenField(filters=[clean_line]),
         "kind": SelectField(
             _l("Kind of answer"),
             choices=[
@@ -299,12 +302,12 @@ class QuestionRow(_question_row()):  # type: ignore[misc]
 
 
 def _criterion_row() -> type[RowForm]:
-    attrs: dict[str, Any] = {"id": HiddenField(filters=[clean_text])}
+    attrs: dict[str, Any] = {"id": HiddenField(filters=[clean_line])}
     for lang in LANGS:
         attrs[f"name_{lang}"] = StringField(
             _l("Criterion (%(language)s)", language=LANGUAGE_NAMES[lang]),
             validators=[Length(max=200)] if lang == "en" else [Optional(), Length(max=200)],
-            filters=[clean_text],
+            filters=[clean_line],
             render_kw={"lang": lang},
         )
     attrs["weight"] = FiniteDecimalField(
@@ -357,7 +360,7 @@ class ProgramForm(KopirForm):
     slug = StringField(
         _l("Address name"),
         validators=[InputRequired(), Length(min=2, max=80)],
-        filters=[clean_text, lambda v: v.lower() if isinstance(v, str) else v],
+        filters=[clean_line, lambda v: v.lower() if isinstance(v, str) else v],
         description=_l(
             "Lowercase Latin letters, digits and hyphens; the programme's page is /programs/…"
         ),
@@ -482,6 +485,8 @@ class ProgramForm(KopirForm):
 
     def validate_ends_on(self, field: Field) -> None:
         """Keep the year plausible and the last day on or after the first."""
+        if field.data is None:  # not a date: the field already says so
+            return
         _check_year(field.data)
         if self.starts_on.data and not self.starts_on.errors and field.data < self.starts_on.data:
             raise ValidationError(_l("The last day cannot come before the first day."))

@@ -126,6 +126,7 @@ def test_profile_can_be_saved_incomplete(app, browser, student):
         ({"birth_date": "2099-01-01"}, "cannot be in the future"),
         ({"native_given_names": "Аlihan"}, "mixes Latin and Cyrillic"),
         ({"native_family_name": "<script>alert(1)</script>"}, "not the characters"),
+        ({"native_family_name": "王"}, "cannot print these characters of your name: 王"),
         ({"latin_given_names": "Әлихан"}, "Latin letters A–Z"),
         ({"latin_family_name": "O'Brien<b>"}, "Latin letters A–Z"),
         ({"gpa": "4.5"}, "between 0 and 4.0"),
