@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import zipfile
@@ -23,14 +22,13 @@ from portal.applications.services import snapshot_profile
 from portal.applications.states import State
 from portal.auth.models import Role, User
 from portal.db import utcnow
-from portal.documents.models import Document
 from portal.extensions import db
 from portal.jobs import Job
 from portal.programs.models import ProgramStaff, RubricCriterion
 from portal.reviews.models import Review
-from portal.storage import get_storage
 from tests import factories
 from tests.conftest import Browser
+from tests.nominations.conftest import add_document
 
 ROLES = (
     "anonymous",
@@ -160,7 +158,7 @@ def build_world(app: Flask, state: str) -> World:
         db.session.flush()
         if state != "draft":
             db.session.add(Review(application=application, reviewer=people["reviewer_assigned"]))
-        document_id = _store_document(application.id)
+        document_id = add_document(application.id, name=f"passport-{SECRETS[1]}.pdf")
         job = Job(kind="issue_offers", program_id=program.id, state="done")
         db.session.add(job)
         db.session.commit()
@@ -208,25 +206,6 @@ def build_world(app: Flask, state: str) -> World:
         world.session_keys = {name: user.session_key for name, user in people.items()}
         db.session.remove()
     return world
-
-
-def _store_document(application_id: int) -> int:
-    data = b"%PDF-1.4\n%%EOF\n"
-    storage = get_storage()
-    key = storage.new_key(".pdf")
-    storage.save(key, data)
-    document = Document(
-        application_id=application_id,
-        kind="passport",
-        original_name=f"passport-{SECRETS[1]}.pdf",
-        media_type="application/pdf",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_key=key,
-    )
-    db.session.add(document)
-    db.session.flush()
-    return document.id
 
 
 def _issue_letter(application: Application, coordinator: User, student: User, state: str) -> int:

@@ -8,7 +8,6 @@ CSRF token valid. After every example the whole database is scanned for stored g
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import re
@@ -31,16 +30,15 @@ from portal.applications.services import snapshot_profile
 from portal.applications.states import State
 from portal.auth.models import Role
 from portal.db import utcnow
-from portal.documents.models import Document
 from portal.extensions import db
 from portal.jobs import Job
 from portal.nominations import services as nominations
 from portal.offers import services as offers
 from portal.programs.models import ProgramStaff, RubricCriterion
 from portal.reviews.models import Review
-from portal.storage import get_storage
 from tests import factories
 from tests.conftest import Browser
+from tests.nominations.conftest import add_document
 
 # Examples per distinct form: enough to hit every field, fast enough for CI. Set FUZZ_EXAMPLES
 # to dig deeper locally (e.g. FUZZ_EXAMPLES=200).
@@ -272,25 +270,6 @@ class World:
     values: dict[str, list[Any]] = field(default_factory=dict)
 
 
-def _document(application_id: int) -> int:
-    data = b"%PDF-1.4\n%%EOF\n"
-    storage = get_storage()
-    key = storage.new_key(".pdf")
-    storage.save(key, data)
-    document = Document(
-        application_id=application_id,
-        kind="passport",
-        original_name="passport.pdf",
-        media_type="application/pdf",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_key=key,
-    )
-    db.session.add(document)
-    db.session.commit()
-    return document.id
-
-
 def build_world(app) -> World:
     """Make an object in every state that shows a form, and one user per role."""
     from portal.auth.services import RESET_SALT, _password_fingerprint, _serializer
@@ -377,7 +356,7 @@ def build_world(app) -> World:
                 "program_id": [p.id for p in programs],
                 "slug": [unapplied.slug, draft_program.slug],
                 "offer_id": [offer.id],
-                "document_id": [_document(draft.id)],
+                "document_id": [add_document(draft.id)],
                 "nomination_id": [nomination.id],
                 "token_id": [_row.id],
                 "job_id": [job.id],
