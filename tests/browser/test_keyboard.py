@@ -105,7 +105,7 @@ def test_login_and_profile_with_the_keyboard_alone(app, live_server, chromium, s
         factories.user(email=EMAIL, locale=lang)
     _ = translator(lang)
     context = chromium.new_context(
-        locale=LOCALES[lang], reduced_motion="reduce", **DEVICES["desktop"]
+        locale=LOCALES[lang], **DEVICES["desktop"]
     )
     tab = Page(context, live_server, screenshots, f"keyboard-{lang}", False)
     page = tab.page

@@ -27,14 +27,17 @@ from tests.profiles.test_profile import iin_for
 
 pytestmark = pytest.mark.browser
 
+# Reduced motion, as many people set it: Bootstrap then opens the phone menu at once, so a
+# click never lands on a link that is still sliding open (a lost click failed a CI run).
 DEVICES = {
     "phone": {
         "viewport": {"width": 390, "height": 844},
         "is_mobile": True,
         "has_touch": True,
         "device_scale_factor": 2,
+        "reduced_motion": "reduce",
     },
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "desktop": {"viewport": {"width": 1280, "height": 900}, "reduced_motion": "reduce"},
 }
 AXE = Axe()
 # What a violation must weigh to fail a test: "serious" and "critical" block people (no name on a
@@ -75,6 +78,8 @@ class Page:
         self.page.goto(self.base + path)
 
     def shot(self, name: str) -> None:
+        # Images and frames still loading would move the page under the next click.
+        self.page.wait_for_load_state("load")
         self.step += 1
         self.page.screenshot(
             path=str(self.folder / f"{self.prefix}-{self.step:02d}-{name}.png"), full_page=True
