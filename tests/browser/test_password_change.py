@@ -35,6 +35,8 @@ def test_student_changes_the_password_and_is_logged_out(
         tab.page.get_by_label(_("E-mail")).fill(email)
         tab.page.get_by_label(_("Password"), exact=True).fill(factories.PASSWORD)
         tab.page.get_by_role("button", name=_("Log in")).last.click()
+        # The login page has a menu too: wait for the page the login leads to before opening it.
+        tab.page.wait_for_url(lambda url: "/account/login" not in url, timeout=WAIT)
         tab.page.get_by_role("button", name=_("Menu")).click()
         tab.page.get_by_role("link", name=email).click()
         expect(tab.page.get_by_role("heading", name=_("Change the password"))).to_be_visible(
