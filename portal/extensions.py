@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_babel import Babel
-from flask_bootstrap import Bootstrap5
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,7 +22,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-bootstrap = Bootstrap5()
 
 
 def init_app(app: Flask) -> None:
@@ -33,6 +32,10 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app, db)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login's own text is English only. Ours is looked up in the catalogue when flashed,
+    # in the request's language (str() of the lazy string; the session cannot hold it lazy).
+    login_manager.login_message = _l("Please log in to access this page.")
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     babel.init_app(
@@ -41,5 +44,11 @@ def init_app(app: Flask) -> None:
         timezone_selector=i18n.select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+    # Said explicitly per app: Flask-Limiter would otherwise take it from the last app it saw.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
-    bootstrap.init_app(app)
+    from portal import assets, compression
+
+    # Before portal.requests adds its hooks, so it runs after them, on the finished answer.
+    compression.init_app(app)
+    assets.init_app(app)

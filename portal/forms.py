@@ -13,6 +13,8 @@ from wtforms import Field, IntegerField
 from wtforms import Form as PlainForm
 from wtforms.validators import ValidationError
 
+from portal.identity import mixed_script_words
+
 
 class _BabelTranslations:
     """Let WTForms' own messages come from the project's catalogue, in the user's language.
@@ -126,3 +128,27 @@ class NoMarkup:
         """Raise when the data holds angle brackets."""
         if field.data and ("<" in field.data or ">" in field.data):
             raise ValidationError(_l("Please use letters, not the characters < and >."))
+
+
+class SingleScriptWords:
+    """Refuse words that mix lookalike Latin and Cyrillic letters ("KазНУ" with a Latin K).
+
+    Such a word looks right but is another string: a name no search finds, a university that
+    counts twice in every chart. Names keep hyphenated words whole ("Ivan-Иван" is refused);
+    the names of things let a hyphen separate, as in "IT-университет".
+    """
+
+    def __init__(self, *, hyphen_joins: bool = True) -> None:
+        self.hyphen_joins = hyphen_joins
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Raise naming the words that mix scripts."""
+        words = mixed_script_words(field.data or "", hyphen_joins=self.hyphen_joins)
+        if words:
+            raise ValidationError(
+                _l(
+                    "These words mix Latin and Cyrillic letters that look alike: %(words)s. "
+                    "Please retype them in one alphabet.",
+                    words=", ".join(words[:5]),
+                )
+            )

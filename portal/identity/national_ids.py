@@ -14,6 +14,7 @@ __all__ = [
     "check_snils",
     "iin_birth_date",
     "iin_gender",
+    "national_id_key",
     "normalize_national_id",
     "normalize_snils",
 ]
@@ -27,6 +28,10 @@ class IdError(str, enum.Enum):
     DATE = "date"
     BIRTH_DATE_MISMATCH = "birth_date_mismatch"
     GENDER_MISMATCH = "gender_mismatch"
+    # The digit that gives the sex (in an IIN also the century of birth) has no meaning.
+    SEX_DIGIT = "sex_digit"
+    # Well formed, but a number the registry never gives to anyone.
+    NOT_ISSUED = "not_issued"
 
 
 # ISO 5218 sex codes. 0 (unknown) and 9 (not applicable) never trigger a mismatch.
@@ -112,15 +117,20 @@ def check_iin(
     digits = _without_spaces(value)
     if not _IIN_RE.fullmatch(digits):
         return IdError.FORMAT
-    # The checksum comes before the date: a mistyped digit is the likeliest cause of either
-    # failure, and "checksum" is the more accurate thing to tell the user in that case.
-    if _iin_check_digit(digits[:11]) != int(digits[11]):
-        return IdError.CHECKSUM
+    # What the person can check against their own life comes first: the century/sex digit,
+    # the birth date, then how both compare with the form. Only then the check digit, which
+    # merely says "some digit is wrong"; a typo in the date usually breaks both anyway.
+    if digits[6] not in _IIN_CENTURY_SEX:
+        return IdError.SEX_DIGIT
     person = _iin_person(digits)
     if person is None:
-        # Includes a century digit outside 1-6: the century is part of the date.
         return IdError.DATE
-    return _compare_person(person, birth_date, gender)
+    mismatch = _compare_person(person, birth_date, gender)
+    if mismatch is not None:
+        return mismatch
+    if _iin_check_digit(digits[:11]) != int(digits[11]):
+        return IdError.CHECKSUM
+    return None
 
 
 def iin_birth_date(value: str) -> date | None:
@@ -145,7 +155,9 @@ def iin_gender(value: str) -> int | None:
 
 _SNILS_RE = re.compile(r"[0-9]{11}")
 _SNILS_SEPARATORS_RE = re.compile(r"[\s-]")
-# Numbers up to 001-001-998 were issued before the check digit rule existed.
+# The Pension Fund's rule, "8. Algorithm of the insurance number's check number" in its board's
+# act on personified-accounting formats (ConsultantPlus, cons_doc_LAW_124607): the check number
+# is verified only for numbers greater than 001-001-998 (those were issued before the rule).
 _SNILS_UNCHECKED_MAX = 1_001_998
 
 
@@ -171,6 +183,12 @@ def check_snils(value: str) -> IdError | None:
     digits = _snils_digits(value)
     if digits is None:
         return IdError.FORMAT
+    # Account numbers count from 1; 000-000-000 is the blank printed on forms, never issued.
+    # Besides that, the Pension Fund's published rule (above) has only the check number. A "no
+    # digit three times in a row" rule circulates in programming exercises but in no official
+    # text; refusing on it could lock a person out with their real number, so it is not applied.
+    if int(digits[:9]) == 0:
+        return IdError.NOT_ISSUED
     if int(digits[:9]) <= _SNILS_UNCHECKED_MAX:
         return None
     if _snils_check_number(digits[:9]) != int(digits[9:]):
@@ -190,7 +208,7 @@ def normalize_snils(value: str) -> str:
 
 # First digit is the sex (1 female, 2 male), then DDMMYYYY, then a five-digit serial.
 # The serial has no published check digit, so none is verified.
-_KG_PIN_RE = re.compile(r"[12][0-9]{13}")
+_KG_PIN_RE = re.compile(r"[0-9]{14}")
 _KG_PIN_SEX = {"1": _FEMALE, "2": _MALE}
 # Nobody alive was born earlier; an older year is a typo such as 0990 for 1990.
 _KG_EARLIEST_YEAR = 1900
@@ -203,6 +221,9 @@ def check_kg_pin(
     digits = _without_spaces(value)
     if not _KG_PIN_RE.fullmatch(digits):
         return IdError.FORMAT
+    # Fourteen digits with a wrong first one is a mistyped PIN, not some other kind of number.
+    if digits[0] not in _KG_PIN_SEX:
+        return IdError.SEX_DIGIT
     born = _birth_date(
         int(digits[5:9]), int(digits[3:5]), int(digits[1:3]), earliest_year=_KG_EARLIEST_YEAR
     )
@@ -255,3 +276,14 @@ def normalize_national_id(country: str, value: str) -> str:
     if code == "RU":
         return normalize_snils(value)
     return value.strip().upper()
+
+
+def national_id_key(country: str | None, value: str | None) -> str:
+    """Return what two spellings of one stored ID share, or "" when there is nothing to compare.
+
+    Stored IDs (normalize_national_id) differ only by spaces and hyphens: the key of an IIN,
+    SNILS or PIN is its digits. portal.profiles.queries compares in SQL the same way.
+    """
+    if not country or not value:
+        return ""
+    return value.replace(" ", "").replace("-", "").upper()

@@ -17,6 +17,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal.applications.models import Application
 from portal.extensions import db
+from portal.i18n import SCRIPT_TAGS, zone_label
+from portal.identity import snapshot_name_alphabet
 from portal.offers.models import LetterTemplate
 from portal.offers.pdf import STATIC_ROOT, qr_png
 from portal.programs.mail_templates import fill
@@ -133,14 +135,11 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _deadline_text(deadline: datetime, program: Program, locale: str) -> str:
-    # The UTC offset, not a zone name: CLDR's Russian zone names add "summer time" to zones
-    # that have none, and an offset is what a reader in another country can convert.
+    # A city and the UTC offset, not CLDR's zone names: its Russian ones add "summer time" to
+    # zones that have none, and an offset is what a reader in another country can convert.
     local = deadline.astimezone(program.zone)
-    offset = local.strftime("%z")
-    return (
-        f"{format_date(local.date(), 'long', locale=locale)}, {local:%H:%M} "
-        f"(UTC{offset[:3]}:{offset[3:]})"
-    )
+    zone = zone_label(program.timezone, deadline, locale, inline=True)
+    return f"{format_date(local.date(), 'long', locale=locale)}, {local:%H:%M} ({zone})"
 
 
 def _fees(program: Program, locale: str) -> str:
@@ -180,10 +179,12 @@ def addressee(application: Application, locale: str) -> Addressee | None:
         institution = db.session.get(Institution, home_id)
         if institution is not None:
             home = institution.name(locale)
+    native = joined("native_given_names", "native_family_name")
+    alphabet = snapshot_name_alphabet(snapshot)
     return Addressee(
         latin=joined("latin_given_names", "latin_family_name"),
-        native=joined("native_given_names", "native_family_name"),
-        native_lang=snapshot.get("native_name_lang"),
+        native=native,
+        native_lang=SCRIPT_TAGS[alphabet],
         home=home,
     )
 

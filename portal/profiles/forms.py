@@ -26,12 +26,22 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import KopirForm, NoMarkup, SmallIntegerField, SubForm, clean_line
+from portal.forms import (
+    KopirForm,
+    NoMarkup,
+    SingleScriptWords,
+    SmallIntegerField,
+    SubForm,
+    clean_line,
+)
+from portal.i18n import number
 from portal.identity import (
     IdError,
+    alphabet_with_letters,
     check_national_id,
-    has_mixed_scripts,
     is_latin_passport_name,
+    letters_outside_alphabet,
+    name_alphabet,
     normalize_national_id,
     normalize_phone,
 )
@@ -44,6 +54,43 @@ ID_ERRORS = {
     IdError.DATE: _l("This number contains an impossible date."),
     IdError.BIRTH_DATE_MISMATCH: _l("This number's date of birth differs from the one above."),
     IdError.GENDER_MISMATCH: _l("This number's gender digit differs from the gender above."),
+    IdError.SEX_DIGIT: _l("This number's sex digit is impossible; please check it."),
+    IdError.NOT_ISSUED: _l(
+        "No one is ever given this number. Please type the number from your own document."
+    ),
+}
+# Where the country's number has a known layout, say which digits to look at.
+ID_ERRORS_BY_COUNTRY = {
+    ("KZ", IdError.DATE): _l(
+        "The first six digits of an IIN are the date of birth (YYMMDD), and here they are not "
+        "a possible date. Please check them."
+    ),
+    ("KZ", IdError.SEX_DIGIT): _l(
+        "The 7th digit of an IIN (century of birth and sex) must be 1 to 6. Please check it."
+    ),
+    ("KG", IdError.DATE): _l(
+        "Digits 2 to 9 of a PIN are the date of birth (DDMMYYYY), and here they are not a "
+        "possible date. Please check them."
+    ),
+    ("KG", IdError.SEX_DIGIT): _l(
+        "The first digit of a PIN (sex) must be 1 or 2. Please check it."
+    ),
+}
+
+
+def id_error_message(country: str, error: IdError) -> str:
+    """Return the message for a refused national ID in the user's language."""
+    key = ((country or "").strip().upper(), error)
+    return str(ID_ERRORS_BY_COUNTRY.get(key, ID_ERRORS[error]))
+
+
+# The alphabets a native-script name may use (codes in portal.identity.NAME_ALPHABETS).
+NAME_ALPHABET_LABELS = {
+    "kk": _l("Kazakh Cyrillic"),
+    "ru": _l("Russian Cyrillic"),
+    "ky": _l("Kyrgyz Cyrillic"),
+    "cyrl": _l("Another Cyrillic alphabet"),
+    "latn": _l("Latin alphabet"),
 }
 
 ID_HINTS = {
@@ -56,7 +103,7 @@ _PASSPORT = re.compile(r"[A-Z0-9]{5,20}")
 
 
 def _native_name_check(form: Form, field: Field) -> None:
-    """Accept letters of one script per word, spaces, hyphens and apostrophes."""
+    """Accept letters, spaces, hyphens and apostrophes."""
     value = field.data or ""
     for ch in value:
         if ch in " -'’":
@@ -65,13 +112,6 @@ def _native_name_check(form: Form, field: Field) -> None:
             raise ValidationError(
                 _l("Please use letters only (spaces, hyphens and apostrophes are fine).")
             )
-    if has_mixed_scripts(value):
-        raise ValidationError(
-            _l(
-                "A word here mixes Latin and Cyrillic letters that look alike. Please retype it "
-                "in one alphabet."
-            )
-        )
 
 
 def _latin_name_check(form: Form, field: Field) -> None:
@@ -136,24 +176,40 @@ class ProfileForm(KopirForm):
 
     native_given_names = StringField(
         _l("Given names in your alphabet"),
-        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check, _printable],
+        validators=[
+            Optional(),
+            Length(max=100),
+            NoMarkup(),
+            _native_name_check,
+            SingleScriptWords(),
+            _printable,
+        ],
         filters=[clean_line],
         render_kw={"autocomplete": "given-name", "data-translit-source": "given"},
     )
     native_family_name = StringField(
         _l("Family name in your alphabet"),
-        validators=[Optional(), Length(max=100), NoMarkup(), _native_name_check, _printable],
+        validators=[
+            Optional(),
+            Length(max=100),
+            NoMarkup(),
+            _native_name_check,
+            SingleScriptWords(),
+            _printable,
+        ],
         filters=[clean_line],
         render_kw={"autocomplete": "family-name", "data-translit-source": "family"},
     )
+    # Empty means "as usual for my citizenship", decided when the profile is read, so that a
+    # student who never opens this list is not labelled Kazakh (see identity.name_alphabet).
     native_name_lang = SelectField(
         _l("Alphabet of that name"),
-        choices=[
-            ("kk", _l("Kazakh Cyrillic")),
-            ("ru", _l("Russian Cyrillic")),
-            ("ky", _l("Kyrgyz Cyrillic")),
-        ],
-        default="kk",
+        choices=[("", _l("Automatic, from my citizenship"))] + list(NAME_ALPHABET_LABELS.items()),
+        default="",
+        description=_l(
+            "Automatic: Kazakh Cyrillic for citizens of Kazakhstan, Russian Cyrillic for Russia, "
+            "Kyrgyz Cyrillic for Kyrgyzstan; otherwise the alphabet the name is typed in."
+        ),
         render_kw={"data-translit-lang": "1"},
     )
     latin_given_names = StringField(
@@ -197,14 +253,16 @@ class ProfileForm(KopirForm):
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     home_institution = SelectField(_l("Home university"), choices=[], coerce=int, default=0)
+    # Staff count and filter applicants by these names, so a lookalike letter would make a
+    # university of its own in every chart: the same check as for people's names.
     home_institution_other = StringField(
         _l("University name, if not in the list"),
-        validators=[Optional(), Length(max=200), NoMarkup()],
+        validators=[Optional(), Length(max=200), NoMarkup(), SingleScriptWords(hyphen_joins=False)],
         filters=[clean_line],
     )
     faculty = StringField(
         _l("Faculty or school"),
-        validators=[Optional(), Length(max=200), NoMarkup()],
+        validators=[Optional(), Length(max=200), NoMarkup(), SingleScriptWords(hyphen_joins=False)],
         filters=[clean_line],
     )
     study_level = SelectField(_l("Study level"), choices=[], coerce=str, default="")
@@ -233,6 +291,61 @@ class ProfileForm(KopirForm):
         if field.data.year < 1930 or (today.year - field.data.year) < 12:
             raise ValidationError(_l("Please check the year of birth."))
 
+    def validate_native_given_names(self, field: Field) -> None:
+        """Keep the given names to the letters of the name's alphabet."""
+        self._check_alphabet(field)
+
+    def validate_native_family_name(self, field: Field) -> None:
+        """Keep the family name to the letters of the name's alphabet."""
+        self._check_alphabet(field)
+
+    def _check_alphabet(self, field: Field) -> None:
+        """Refuse letters the name's alphabet (chosen or the citizenship's) does not have."""
+        if field.errors or not field.data:
+            return  # one message at a time: the field's own checks said what to fix first
+        names = f"{self.native_given_names.data or ''} {self.native_family_name.data or ''}"
+        alphabet = name_alphabet(self.native_name_lang.data or None, self.citizenship.data, names)
+        outside = letters_outside_alphabet(field.data, alphabet)
+        if not outside:
+            return
+        values = {
+            "letters": ", ".join(outside[:8]),
+            "alphabet": NAME_ALPHABET_LABELS[alphabet],
+            "latin": NAME_ALPHABET_LABELS["latn"],
+        }
+        # Suggest an alphabet for the whole name, both fields alike: the citizenship's own if it
+        # has every letter, else the smallest one that does.
+        usual = name_alphabet(None, self.citizenship.data, names)
+        if usual not in ("cyrl", "latn") and not letters_outside_alphabet(names, usual):
+            suggestion: str | None = usual
+        else:
+            suggestion = alphabet_with_letters([char for char in names if char.isalpha()])
+        if alphabet != "latn" and alphabet_with_letters(outside) == "latn":
+            raise ValidationError(
+                _l(
+                    "Latin letters (%(letters)s) are not in this name's alphabet, "
+                    "“%(alphabet)s”. Please write the name in Cyrillic, or choose “%(latin)s” "
+                    "as its alphabet if it has no Cyrillic spelling.",
+                    **values,
+                )
+            )
+        if suggestion is not None:
+            raise ValidationError(
+                _l(
+                    "The letters %(letters)s are not in this name's alphabet, “%(alphabet)s”. "
+                    "If your name is written with them, choose “%(suggestion)s” as its alphabet.",
+                    suggestion=NAME_ALPHABET_LABELS[suggestion],
+                    **values,
+                )
+            )
+        raise ValidationError(
+            _l(
+                "The letters %(letters)s are not in this name's alphabet, “%(alphabet)s”. "
+                "Please retype them.",
+                **values,
+            )
+        )
+
     def validate_national_id(self, field: Field) -> None:
         """Check the number by the rules of the citizenship's country."""
         if not field.data:
@@ -243,7 +356,7 @@ class ProfileForm(KopirForm):
             country, field.data, birth_date=self.birth_date.data, gender=gender
         )
         if error is not None:
-            raise ValidationError(ID_ERRORS[error])
+            raise ValidationError(id_error_message(country, error))
         field.data = normalize_national_id(country, field.data)
 
     def validate_passport_number(self, field: Field) -> None:
@@ -278,8 +391,8 @@ class ProfileForm(KopirForm):
             raise ValidationError(
                 _l(
                     "On this scale the value must be between %(low)s and %(high)s.",
-                    low=low,
-                    high=high,
+                    low=number(low),
+                    high=number(high),
                 )
             )
 

@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 
 from portal.db import TimestampMixin
 from portal.extensions import db
+from portal.identity import chosen_name_alphabet, name_alphabet, unify_lookalikes
 
 if TYPE_CHECKING:
     from portal.auth.models import User
@@ -32,7 +33,9 @@ class StudentProfile(TimestampMixin, db.Model):
     )
     native_given_names: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     native_family_name: so.Mapped[str | None] = so.mapped_column(sa.String(100))
-    # The script's language tag for EWP (kk-Cyrl, ru-Cyrl, ky-Cyrl): which alphabet the name uses.
+    # The alphabet the native name is written in, as the student chose it (a code of
+    # portal.identity.NAME_ALPHABETS; EWP's xml:lang comes from it). Empty: as usual for the
+    # citizenship, which native_name_alphabet works out when read.
     native_name_lang: so.Mapped[str | None] = so.mapped_column(sa.String(5))
     latin_given_names: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     latin_family_name: so.Mapped[str | None] = so.mapped_column(sa.String(100))
@@ -53,6 +56,9 @@ class StudentProfile(TimestampMixin, db.Model):
     gpa: so.Mapped[Decimal | None] = so.mapped_column(sa.Numeric(5, 2))
     gpa_scale: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     gpa_normalized: so.Mapped[Decimal | None] = so.mapped_column(sa.Numeric(4, 1))
+    # Not a column: filled by the queries that ask (the review queue marks one person with
+    # two accounts), see portal.profiles.queries.shares_national_id_clause; None otherwise.
+    shares_national_id: so.Mapped[bool | None] = so.query_expression()
 
     user: so.Mapped[User] = so.relationship(back_populates="profile")
     home_institution: so.Mapped[Institution | None] = so.relationship()
@@ -72,11 +78,22 @@ class StudentProfile(TimestampMixin, db.Model):
         """Return the full name as in the passport, given names first."""
         return " ".join(p for p in (self.latin_given_names, self.latin_family_name) if p)
 
+    @property
+    def chosen_name_alphabet(self) -> str | None:
+        """Return the alphabet the student chose for the native name, None for "automatic"."""
+        return chosen_name_alphabet(self.native_name_lang)
+
+    @property
+    def native_name_alphabet(self) -> str:
+        """Return the alphabet of the native name: chosen, else the citizenship's usual one."""
+        return name_alphabet(self.native_name_lang, self.citizenship, self.native_name)
+
     def home_institution_name(self, locale: str | None = None) -> str:
-        """Return the home institution's name, chosen or typed."""
+        """Return the home institution's name, chosen or typed (lookalike letters unified)."""
         if self.home_institution is not None:
             return self.home_institution.name(locale)
-        return self.home_institution_other or ""
+        # Typed before mixed words were refused, "KазНУ" with a Latin K would list apart.
+        return unify_lookalikes(self.home_institution_other or "")
 
     def language_level(self, language: str) -> str | None:
         """Return the CEFR level (or "native") the student declared for a language."""

@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.access import role_required
+from portal.applications.services import profile_gaps as missing_for_applying
 from portal.auth.models import Role
 from portal.auth.views import safe_next
 from portal.extensions import db
@@ -50,7 +51,11 @@ def build_form() -> ProfileForm:
     languages = [("", "—")] + language_choices(locale)
     for entry in form.languages.entries:
         entry.form.language.choices = languages
+    if form.native_name_lang.data is None:
+        # A stored "automatic" is NULL, which WTForms does not coerce: it is the empty choice.
+        form.native_name_lang.data = ""
     if profile is not None and request.method == "GET":
+        form.native_name_lang.data = profile.chosen_name_alphabet or ""
         form.gender.data = str(profile.gender) if profile.gender is not None else ""
         form.study_level.data = str(profile.study_level) if profile.study_level else ""
         if profile.home_institution_id:
@@ -78,14 +83,21 @@ def edit() -> str | Response:
     profile = current_user.profile
     suggestion = None
     if profile is not None and profile.native_name:
-        suggestion = suggest_latin_name(profile.native_name, profile.native_name_lang or "ru")
+        suggestion = suggest_latin_name(profile.native_name, profile.native_name_alphabet)
     return render_template(
         "profiles/edit.html",
         form=form,
         suggestion=suggestion,
         id_hints=ID_HINTS,
-        missing=profile.missing_fields() if profile else None,
     ), (422 if request.method == "POST" else 200)
+
+
+@bp.app_template_global()
+def profile_gaps() -> list[str]:
+    """Name what the current student's profile lacks for applying ([] for anyone else)."""
+    if not current_user.is_authenticated or current_user.role != Role.STUDENT:
+        return []
+    return missing_for_applying(current_user.profile)
 
 
 @bp.get("/transliterate")

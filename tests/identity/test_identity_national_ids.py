@@ -21,6 +21,9 @@ from portal.identity import (
 )
 
 MALE, FEMALE, UNKNOWN, NOT_APPLICABLE = 1, 2, 0, 9
+# IdError values (a str enum, so equal to these); named by value so that this module still
+# loads, and its tests fail one by one, on code that lacks them.
+SEX_DIGIT, NOT_ISSUED = "sex_digit", "not_issued"
 
 # --- Independent reference implementations, written from the published rules ------------------
 
@@ -181,15 +184,51 @@ def test_iin_with_no_possible_check_digit_is_rejected() -> None:
         "90132530123",  # month 13
         "90023030123",  # 30 February
         "01022950123",  # 29 February 2001
-        "90052500123",  # century digit 0
-        "90052570123",  # century digit 7
-        "90052590123",  # century digit 9
     ],
 )
 def test_iin_impossible_dates(first11: str) -> None:
     iin = with_iin_check(first11)
     assert check_iin(iin) is IdError.DATE
     assert iin_birth_date(iin) is None
+
+
+@pytest.mark.parametrize("first11", ["90052500123", "90052570123", "90052590123"])
+def test_iin_impossible_century_digit(first11: str) -> None:
+    iin = with_iin_check(first11)
+    assert check_iin(iin) == SEX_DIGIT
+    assert iin_birth_date(iin) is None
+    assert iin_gender(iin) is None
+
+
+def wrong_check(first11: str) -> str:
+    """Append a check digit that is not the right one."""
+    right = iin_check_digit(first11)
+    return first11 + str(((right or 0) + 1) % 10)
+
+
+@pytest.mark.parametrize(
+    ("first11", "expected"),
+    [
+        ("90132530123", IdError.DATE),  # month 13
+        ("90023030123", IdError.DATE),  # 30 February
+        ("90052570123", SEX_DIGIT),  # century digit 7
+        ("90132570123", SEX_DIGIT),  # both: the century comes first, as it is read first
+    ],
+)
+def test_iin_date_and_century_are_reported_before_the_check_digit(
+    first11: str, expected: str
+) -> None:
+    # The person can check a date or a century against their own life; "some digit is wrong"
+    # tells them nothing they can act on.
+    assert check_iin(wrong_check(first11)) == expected
+    assert check_national_id("KZ", wrong_check(first11)) == expected
+
+
+def test_iin_mismatch_is_reported_before_the_check_digit() -> None:
+    iin = wrong_check("90052530123")
+    assert check_iin(iin) is IdError.CHECKSUM
+    assert check_iin(iin, birth_date=date(1990, 5, 26)) is IdError.BIRTH_DATE_MISMATCH
+    assert check_iin(iin, gender=FEMALE) is IdError.GENDER_MISMATCH
 
 
 def test_iin_leap_day_is_a_date() -> None:
@@ -254,7 +293,10 @@ def test_single_digit_change(iin: str, position: int, shift: int) -> None:
     # Exact agreement with the reference covers every case, including the lucky ones.
     assert (result is None) == iin_oracle_valid(changed)
 
-    if position == 11:
+    if result in (IdError.DATE, SEX_DIGIT):
+        # A change in the date or century digit that makes them impossible is named as such.
+        assert position <= 6 and iin_birth_date(changed) is None
+    elif position == 11:
         # The check digit never feeds its own computation, so any change to it is caught.
         assert result is IdError.CHECKSUM
     elif position == 10 and iin_first_remainder(iin[:11]) != 10:
@@ -343,6 +385,22 @@ def test_early_snils_are_not_checksummed(snils: str) -> None:
     assert check_snils(snils) is None
 
 
+@pytest.mark.parametrize(
+    "snils", ["000-000-000 00", "00000000000", "000 000 000 00", "000-000-000 37"]
+)
+def test_the_blank_snils_is_never_issued(snils: str) -> None:
+    # Its first nine digits are below 001-001-998, so the check number cannot refuse it.
+    assert check_snils(snils) == NOT_ISSUED
+    assert check_national_id("RU", snils) == NOT_ISSUED
+
+
+@pytest.mark.parametrize("first9", ["111222333", "100000001", "555123999"])
+def test_snils_with_a_digit_three_times_in_a_row_is_not_refused(first9: str) -> None:
+    # The "no digit three times in a row" rule is in no Pension Fund text: a real number with
+    # a correct check number must pass.
+    assert check_snils(make_snils(first9)) is None
+
+
 def test_first_checksummed_snils() -> None:
     assert check_snils(make_snils("001001999")) is None
     assert check_snils("001-001-999 00") is IdError.CHECKSUM
@@ -358,8 +416,11 @@ def test_normalize_snils() -> None:
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9))
 def test_snils_agrees_with_the_reference(first9: str) -> None:
     snils = make_snils(first9)
-    assert check_snils(snils) is None
     assert normalize_snils(snils.replace("-", "").replace(" ", "")) == snils
+    if int(first9) == 0:
+        assert check_snils(snils) == NOT_ISSUED
+        return
+    assert check_snils(snils) is None
     if int(first9) > 1_001_998:
         wrong = (snils_check_number(first9) + 1) % 100
         assert check_snils(f"{first9}{wrong:02d}") is IdError.CHECKSUM
@@ -393,13 +454,24 @@ def test_kg_pin_spaces_are_ignored() -> None:
         "",
         "2250519900001",  # 13 digits
         "225051990000123",  # 15 digits
-        "32505199000012",  # sex digit 3
-        "02505199000012",  # sex digit 0
         "2250519900001A",
     ],
 )
 def test_kg_pin_format_errors(pin: str) -> None:
     assert check_kg_pin(pin) is IdError.FORMAT
+
+
+@pytest.mark.parametrize(
+    "pin",
+    [
+        "32505199000012",  # sex digit 3
+        "02505199000012",  # sex digit 0
+        "93102199000012",  # sex digit 9 and 31 February: the sex digit is read first
+    ],
+)
+def test_kg_pin_sex_digit_errors(pin: str) -> None:
+    assert check_kg_pin(pin) == SEX_DIGIT
+    assert check_national_id("KG", pin) == SEX_DIGIT
 
 
 @pytest.mark.parametrize(
@@ -499,5 +571,7 @@ def test_id_error_values_are_stable_strings() -> None:
         "date",
         "birth_date_mismatch",
         "gender_mismatch",
+        "sex_digit",
+        "not_issued",
     ]
     assert IdError("checksum") is IdError.CHECKSUM
