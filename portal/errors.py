@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -166,7 +166,12 @@ def init_app(app: Flask) -> None:
         if error.code == 413:
             _drain_request_body()
         title, message = _messages(error.code)
-        response = _render(error.code, title, message)
+        response = make_response(_render(error.code, title, message))
+        # What werkzeug computed for this error (Allow on a 405, WWW-Authenticate on a 401,
+        # Retry-After) belongs on our page too; only the content type is ours.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type" and name not in response.headers:
+                response.headers[name] = value
         return response
 
     @app.errorhandler(OperationalError)

@@ -10,6 +10,8 @@ from typing import Any
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
+# Every answer to a working token says when it stops working.
+_TOKEN_HEADERS = {"X-Kopir-Token-Expires": {"$ref": "#/components/headers/TokenExpires"}}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -33,7 +35,11 @@ def document() -> dict[str, Any]:
                 "Nominations that concern the token's institution (as sending or receiving "
                 "university), their documents, and the receiving university's answer. "
                 "Authenticate with `Authorization: Bearer <token>`; tokens are made in the "
-                "partner portal."
+                "partner portal, for 30, 90, 180 or 365 days. Every answer to a working token "
+                "carries `X-Kopir-Token-Expires` (ISO 8601, UTC); an expired token is refused "
+                'with 401 and `"error": "token_expired"`. A token has one budget of requests '
+                "(300 a minute by default) across this API and the EWP endpoints; past it the "
+                "answer is 429 with `Retry-After`."
             ),
         },
         "servers": [{"url": "/api/v1"}],
@@ -74,6 +80,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "A page of nominations",
+                            "headers": _TOKEN_HEADERS,
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": "#/components/schemas/NominationPage"}
@@ -92,6 +99,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "The nomination",
+                            "headers": _TOKEN_HEADERS,
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": "#/components/schemas/Nomination"}
@@ -110,6 +118,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "The documents",
+                            "headers": _TOKEN_HEADERS,
                             "content": {
                                 "application/json": {
                                     "schema": {
@@ -139,6 +148,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "The file, as uploaded",
+                            "headers": _TOKEN_HEADERS,
                             "content": {
                                 media: {"schema": {"type": "string", "format": "binary"}}
                                 for media in ("application/pdf", "image/jpeg", "image/png")
@@ -152,6 +162,12 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "answerNomination",
                     "summary": "Verify or reject a nomination (receiving university only)",
+                    "description": (
+                        "A first answer may be given at any time. A verification may later be "
+                        "changed to a rejection, with a comment, until the mobility starts "
+                        "(its planned arrival); a rejection is final. Every answer is kept in "
+                        "the nomination's history with the token that gave it."
+                    ),
                     "parameters": [omobility_id],
                     "requestBody": {
                         "required": True,
@@ -164,19 +180,27 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "The nomination with its answer",
+                            "headers": _TOKEN_HEADERS,
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": "#/components/schemas/Nomination"}
                                 }
                             },
                         },
-                        **_errors(400, 401, 403, 404, 409, 429),
+                        **_errors(400, 401, 403, 404, 409, 422, 429),
                     },
                 }
             },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "headers": {
+                "TokenExpires": {
+                    "description": "When the token used stops working (ISO 8601, UTC).",
+                    "required": True,
+                    "schema": {"type": "string", "format": "date-time"},
+                }
+            },
             "responses": {
                 "Error": {
                     "description": "What went wrong",
@@ -189,14 +213,30 @@ def document() -> dict[str, Any]:
                 "Error": {
                     "type": "object",
                     "required": ["error", "message"],
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                    "properties": {
+                        "error": {
+                            "type": "string",
+                            "description": (
+                                "A stable code: bad_request, unauthorized, token_expired, "
+                                "forbidden, not_found, method_not_allowed, conflict (the "
+                                "answer cannot change: already given, a rejection, or the "
+                                "mobility has started), comment_required (422: a "
+                                "rejection without a comment), too_many_requests."
+                            ),
+                        },
+                        "message": {"type": "string"},
+                    },
                 },
                 "AnswerRequest": {
                     "type": "object",
                     "required": ["answer"],
                     "properties": {
                         "answer": {"enum": ["verified", "rejected"]},
-                        "comment": {"type": "string", "maxLength": 2000},
+                        "comment": {
+                            "type": "string",
+                            "maxLength": 2000,
+                            "description": "Required to reject (422 without it).",
+                        },
                     },
                 },
                 "Document": {

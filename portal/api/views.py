@@ -32,6 +32,8 @@ csrf.exempt(ewp_bp)
 
 MAX_PER_PAGE = 200
 MAX_GET_IDS = 100
+# On every answer to a token: when it stops working (ISO 8601, UTC).
+EXPIRES_HEADER = "X-Kopir-Token-Expires"
 
 
 class ApiError(Exception):
@@ -44,7 +46,7 @@ class ApiError(Exception):
 
 
 def _lookup(header: str) -> ApiToken | None:
-    """Return the active token an Authorization header carries (looked up once a request)."""
+    """Return the token an Authorization header carries, whatever its state (once a request)."""
     if "api_token_lookup" not in g:
         scheme, _, token = header.partition(" ")
         row = None
@@ -52,15 +54,17 @@ def _lookup(header: str) -> ApiToken | None:
             row = db.session.scalar(
                 sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
             )
-        g.api_token_lookup = row if row is not None and row.active else None
+        g.api_token_lookup = row
     return g.api_token_lookup
 
 
 def _token_key() -> str:
-    # A real token is limited on its own; anything else (made-up tokens included) shares the
-    # client address's limit, so guessing costs the guesser.
+    # A working token is limited on its own; anything else (made-up, revoked and expired tokens)
+    # shares the client address's limit, so guessing costs the guesser.
     token = _lookup(request.headers.get("Authorization", ""))
-    return f"token:{token.id}" if token is not None else f"ip:{request.remote_addr or ''}"
+    if token is not None and token.active:
+        return f"token:{token.id}"
+    return f"ip:{request.remote_addr or ''}"
 
 
 def _authenticate() -> None:
@@ -71,8 +75,15 @@ def _authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send an API token: Authorization: Bearer <token>.")
     row = _lookup(header)
-    if row is None:
+    if row is None or row.revoked:
         raise ApiError(401, "unauthorized", "This token is unknown or revoked.")
+    if row.expired:
+        raise ApiError(
+            401,
+            "token_expired",
+            f"This token expired on {iso_utc(row.expires_at)}. Make a new one on the partner "
+            "portal's API tokens page.",
+        )
     now = utcnow()
     # Recorded at most once a minute: the last use is for people, not an audit log.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
@@ -80,18 +91,43 @@ def _authenticate() -> None:
     g.api_token = row
 
 
+def _announce_expiry(response: Response) -> Response:
+    # Systems cannot read the tokens page: every answer tells them when their token stops.
+    token = g.get("api_token")
+    if token is not None:
+        response.headers[EXPIRES_HEADER] = iso_utc(token.expires_at)
+    return response
+
+
+# One budget per token across the JSON API and the EWP endpoints: a shared limit has one scope.
+_api_limit = limiter.shared_limit(
+    lambda: current_app.config.get("RATELIMIT_API", "300 per minute"),
+    scope="partner-api",
+    key_func=_token_key,
+)
 for blueprint in (api, ewp_bp):
     blueprint.before_request(_authenticate)
-    limiter.limit(
-        lambda: current_app.config.get("RATELIMIT_API", "300 per minute"), key_func=_token_key
-    )(blueprint)
+    blueprint.after_request(_announce_expiry)
+    _api_limit(blueprint)
+
+
+def _unauthorized_headers(response: Response, exc: ApiError) -> None:
+    if exc.status != 401:
+        return
+    if exc.code == "token_expired":
+        # RFC 6750: a token that no longer works is an invalid_token.
+        response.headers["WWW-Authenticate"] = (
+            'Bearer realm="kopir", error="invalid_token", '
+            'error_description="The token expired"'
+        )
+    else:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kopir"'
 
 
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> tuple[Response, int]:
     response = jsonify({"error": exc.code, "message": exc.message})
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="kopir"'
+    _unauthorized_headers(response, exc)
     return response, exc.status
 
 
@@ -100,8 +136,7 @@ def _ewp_error(exc: ApiError) -> Response:
     response = Response(
         ewp.error_response(exc.message), status=exc.status, mimetype="application/xml"
     )
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="kopir"'
+    _unauthorized_headers(response, exc)
     return response
 
 
@@ -123,7 +158,8 @@ def _one(omobility_id: str) -> Nomination:
 
 
 def _when(value: str | None, name: str, *, naive_is_utc: bool = False) -> datetime | None:
-    if value is None or value == "":
+    # Only a parameter left out means "no filter"; an empty one is a malformed date-time.
+    if value is None:
         return None
     # A "+" left unencoded in a query string arrives as a space.
     text = value.strip().replace(" ", "+")
@@ -151,7 +187,7 @@ def _int(name: str, default: int, low: int, high: int) -> int:
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return None
     if value not in allowed:
         raise ApiError(400, "bad_request", f"{name} must be one of: {', '.join(allowed)}.")
@@ -160,7 +196,7 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
 
 def _year(name: str, value: str | None = None) -> str | None:
     value = request.args.get(name) if value is None else value
-    if value is None or value == "":
+    if value is None:
         return None
     first, slash, second = value.partition("/")
     if not (
@@ -318,15 +354,26 @@ def post_answer(omobility_id: str) -> Response:
         raise ApiError(403, "forbidden", "Only the receiving university answers a nomination.")
     try:
         services.answer(
-            nomination, Answer(verdict), comment, institution_id=g.api_token.institution_id
+            nomination,
+            Answer(verdict),
+            comment,
+            institution_id=g.api_token.institution_id,
+            api_token_id=g.api_token.id,
         )
+    except services.CommentRequired as exc:
+        # The request is well formed but incomplete: the client must fix it, not retry it.
+        raise ApiError(422, "comment_required", "A rejection needs a comment saying why.") from exc
     except services.NominationError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
     return jsonify(as_json(nomination))
 
 
 def _ewp_ids(name: str) -> list[str]:
-    return [v for v in request.args.getlist(name) if v]
+    values = request.args.getlist(name)
+    if "" in values:
+        # An empty value is no value: refused, not read as "no filter" or silently dropped.
+        raise ApiError(400, "bad_request", f"{name} must not be empty.")
+    return values
 
 
 def _hei(schac: str) -> int:
@@ -357,7 +404,7 @@ def ewp_index() -> Response:
     if years:
         year = _year("receiving_academic_year_id", years[0])
         query = query.where(Nomination.academic_year == year)
-    since = [v for v in request.args.getlist("modified_since") if v]
+    since = _ewp_ids("modified_since")
     if len(since) > 1:
         raise ApiError(400, "bad_request", "Give modified_since at most once.")
     if since:

@@ -1,18 +1,21 @@
-"""Partners make, see and revoke their institution's API tokens."""
+"""Partners make, see and revoke their institution's API tokens; they are warned before one ends."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.access import load_or_404, role_required
-from portal.api.models import ApiToken
+from portal.api import queries
+from portal.api.models import DEFAULT_LIFETIME_DAYS, EXPIRY_WARNING, LIFETIME_DAYS, ApiToken
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import db
@@ -29,6 +32,19 @@ class TokenForm(KopirForm):
         validators=[DataRequired(), Length(max=80), NoMarkup()],
         filters=[clean_line],
     )
+    lifetime = SelectField(
+        _l("Valid for"),
+        coerce=int,
+        default=DEFAULT_LIFETIME_DAYS,
+        description=_l("When it ends, make a new token and put it in place of the old one."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Offer the lifetimes in the user's language."""
+        super().__init__(*args, **kwargs)
+        self.lifetime.choices = [
+            (days, ngettext("%(num)d day", "%(num)d days", days)) for days in LIFETIME_DAYS
+        ]
 
 
 class RevokeTokenForm(KopirForm):
@@ -40,11 +56,7 @@ def _own(token: ApiToken) -> bool:
 
 
 def _page(form: TokenForm, new_token: str | None = None, status: int = 200):
-    tokens = db.session.scalars(
-        sa.select(ApiToken)
-        .where(ApiToken.institution_id == current_user.institution_id)
-        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
-    ).all()
+    tokens = queries.tokens_of(current_user.institution_id)
     return (
         render_template(
             "api/tokens.html",
@@ -75,7 +87,9 @@ def create():
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form, status=422)
-    _row, token = ApiToken.issue(current_user.institution_id, form.name.data, current_user.id)
+    _row, token = ApiToken.issue(
+        current_user.institution_id, form.name.data, current_user.id, form.lifetime.data
+    )
     db.session.flush()
     body, status = _page(TokenForm(formdata=None), new_token=token)
     # The token is on this page only: no cache may keep it.
@@ -93,3 +107,21 @@ def revoke(token_id: int) -> Response:
         token.revoked_at = utcnow()
     flash(_("The token is revoked."), "info")
     return redirect(url_for("tokens.index"))
+
+
+@bp.app_context_processor
+def _token_warnings() -> dict[str, Any]:
+    def api_tokens_ending_soon() -> list[ApiToken]:
+        """Return the partner's working tokens that end within the warning period."""
+        if (
+            not current_user.is_authenticated
+            or current_user.role != Role.PARTNER
+            or current_user.institution_id is None
+        ):
+            return []
+        return list(queries.ending_soon(current_user.institution_id))
+
+    return {
+        "api_tokens_ending_soon": api_tokens_ending_soon,
+        "api_token_warning_days": EXPIRY_WARNING.days,
+    }

@@ -32,7 +32,10 @@ def test_api_conforms_to_its_openapi_document(app, token):
             suppress_health_check=list(HealthCheck),
         )
         def conforms(case):
-            case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+            # schemathesis' WSGI transport does not undo Content-Encoding: ask for the body as is.
+            case.call_and_validate(
+                headers={"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
+            )
 
         conforms()
 
