@@ -18,6 +18,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -73,13 +75,45 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     return WriteOnlyCell(sheet, value=value)
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str) -> bytes:
-    """Return an XLSX workbook of the rows (write-only: memory stays flat per row)."""
+# The header row of a workbook: bold on a light band, wrapped, kept in view and filterable.
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="E9F2F4")
+_HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+
+
+def _header_cell(sheet: Any, text: str) -> Any:
+    cell = _xlsx_cell(sheet, text)
+    cell.font = _HEADER_FONT
+    cell.fill = _HEADER_FILL
+    cell.alignment = _HEADER_ALIGNMENT
+    return cell
+
+
+def xlsx_bytes(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    title: str,
+    widths: Sequence[float] | None = None,
+) -> bytes:
+    """Return an XLSX workbook of the rows (write-only: memory stays flat per row).
+
+    The header row stays in view while scrolling and has filters; each column is as wide as
+    widths says (in characters), or as its header.
+    """
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31] or "Sheet")
-    sheet.append([_xlsx_cell(sheet, h) for h in headers])
+    # A write-only sheet writes its layout before its first row: set it now.
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(headers, start=1):
+        width = widths[index - 1] if widths else min(max(len(header) + 2, 10), 40)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.append([_header_cell(sheet, h) for h in headers])
+    count = 0
     for row in rows:
         sheet.append([_xlsx_cell(sheet, v) for v in row])
+        count += 1
+    if headers:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.auth.models import Role, User
-from portal.nominations.models import Nomination
+from portal.db import utcnow
+from portal.extensions import db
+from portal.nominations.models import Answer, Nomination, NominationAnswerChange
+
+
+class Direction(StrEnum):
+    """Which way a nomination goes, seen from the partner's university."""
+
+    RECEIVED = "received"
+    SENT = "sent"
+
+
+# A partner's answer stays news on the staff home for this long; its link filters by it.
+RECENT_ANSWER_DAYS = 14
+# The choices of "answered within", which must offer the home's period.
+ANSWERED_WITHIN_DAYS = (7, RECENT_ANSWER_DAYS, 30)
 
 
 @dataclass(frozen=True)
@@ -19,6 +36,10 @@ class Filters:
     academic_year: str | None = None
     status: str | None = None
     answer: str | None = None
+    # A partner's side of the nomination: "received" (to answer) or "sent"; None is both.
+    direction: str | None = None
+    # Answered (verified or rejected) within this many days.
+    answered_within: int | None = None
     nothing: bool = False
 
 
@@ -57,4 +78,45 @@ def filtered(user: User, filters: Filters) -> sa.Select[tuple[Nomination]]:
         query = query.where(Nomination.status == filters.status)
     if filters.answer:
         query = query.where(Nomination.answer == filters.answer)
+    if filters.direction and user.role == Role.PARTNER:
+        side = (
+            Nomination.receiving_hei_id
+            if filters.direction == Direction.RECEIVED
+            else Nomination.sending_hei_id
+        )
+        query = query.where(side == user.institution_id)
+    if filters.answered_within:
+        since = utcnow() - timedelta(days=filters.answered_within)
+        query = query.where(Nomination.answer != Answer.PENDING, Nomination.answered_at >= since)
     return query.order_by(Nomination.modified_at.desc(), Nomination.id.desc())
+
+
+def answer_history(nomination_id: int) -> list[NominationAnswerChange]:
+    """Return every answer given to a nomination, oldest first, with who gave it."""
+    return list(
+        db.session.scalars(
+            sa.select(NominationAnswerChange)
+            .where(NominationAnswerChange.nomination_id == nomination_id)
+            .options(
+                so.joinedload(NominationAnswerChange.changed_by),
+                so.joinedload(NominationAnswerChange.api_token),
+            )
+            .order_by(NominationAnswerChange.created_at, NominationAnswerChange.id)
+        )
+    )
+
+
+def changed_answers(nomination_ids: list[int]) -> set[int]:
+    """Return which of the nominations had an answer changed after it was given."""
+    if not nomination_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(NominationAnswerChange.nomination_id)
+            .where(
+                NominationAnswerChange.nomination_id.in_(nomination_ids),
+                NominationAnswerChange.from_answer != Answer.PENDING.value,
+            )
+            .distinct()
+        )
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from portal.applications.models import Application
@@ -15,8 +17,14 @@ from portal.auth.models import User
 from portal.db import utcnow
 from portal.extensions import db
 from portal.i18n import SCRIPT_TAGS
+from portal.identity import snapshot_name_alphabet
 from portal.institutions.models import Institution
-from portal.nominations.models import Answer, MobilityStatus, Nomination
+from portal.nominations.models import (
+    Answer,
+    MobilityStatus,
+    Nomination,
+    NominationAnswerChange,
+)
 from portal.programs.models import Program
 
 # Profile levels that are not CEFR levels, in EWP's terms ("NS": native speaker).
@@ -25,6 +33,10 @@ _CEFR = {"native": "NS"}
 
 class NominationError(Exception):
     """A nomination or an answer that cannot be made, with a message for the person."""
+
+
+class CommentRequired(NominationError):
+    """An answer that needs a reason (a rejection, a change) came without one."""
 
 
 def academic_year_of(day: date) -> str:
@@ -63,7 +75,7 @@ def student_part(application: Application, sending: Institution) -> dict[str, An
         "family_latin": snap.get("latin_family_name") or "",
         "given_native": snap.get("native_given_names") or "",
         "family_native": snap.get("native_family_name") or "",
-        "native_lang": _script_tag(snap.get("native_name_lang")),
+        "native_lang": _script_tag(snapshot_name_alphabet(snap)),
         "birth_date": snap.get("birth_date"),
         "citizenship": snap.get("citizenship"),
         "gender": snap.get("gender"),
@@ -75,36 +87,47 @@ def student_part(application: Application, sending: Institution) -> dict[str, An
     }
 
 
-def nominate(application: Application, *, actor: User) -> Nomination:
-    """Nominate one student who accepted their offer to the programme's host."""
+def _sending(application: Application) -> Institution | None:
+    snap = application.profile_snapshot or {}
+    home = snap.get("home_institution_id")
+    return db.session.get(Institution, home) if home else None
+
+
+def refusal(application: Application) -> str | None:
+    """Say why the student cannot be nominated now, or None if they can."""
     if application.state != State.CONFIRMED:
-        raise NominationError(_("Only students who accepted their offer can be nominated."))
+        return _("Only students who accepted their offer can be nominated.")
     if db.session.scalar(
         sa.select(Nomination.id).where(Nomination.application_id == application.id)
     ):
-        raise NominationError(_("This student is already nominated."))
-    snap = application.profile_snapshot or {}
-    sending = (
-        db.session.get(Institution, snap["home_institution_id"])
-        if snap.get("home_institution_id")
-        else None
-    )
+        return _("This student is already nominated.")
+    sending = _sending(application)
     if sending is None:
-        raise NominationError(
-            _("The student's home university is not in the portal, so it has no SCHAC code.")
-        )
+        return _("The student's home university is not in the portal, so it has no SCHAC code.")
+    if sending.id == application.program.host_institution_id:
+        return _("The student already studies at the host university.")
+    return None
+
+
+def draft(application: Application, *, actor: User | None = None) -> Nomination:
+    """Return the nomination as it would be sent, not stored: the preview shows exactly this."""
+    sending = _sending(application)
+    if sending is None:
+        raise NominationError(refusal(application) or "")
+    snap = application.profile_snapshot or {}
     program = application.program
-    if sending.id == program.host_institution_id:
-        raise NominationError(_("The student already studies at the host university."))
     eqf = snap.get("study_level")
     activity, attributes = activity_of(program, eqf)
     now = utcnow()
-    nomination = Nomination(
+    return Nomination(
         omobility_id=str(uuid.uuid4()),
         application_id=application.id,
         program_id=program.id,
+        program=program,
         sending_hei_id=sending.id,
+        sending_hei=sending,
         receiving_hei_id=program.host_institution_id,
+        receiving_hei=program.host,
         academic_year=academic_year_of(program.starts_on),
         academic_term=academic_term_of(program),
         student=student_part(application, sending),
@@ -118,28 +141,83 @@ def nominate(application: Application, *, actor: User) -> Nomination:
         ],
         planned_arrival=program.starts_on,
         planned_departure=program.ends_on,
-        created_by_id=actor.id,
+        status=MobilityStatus.NOMINATION.value,
+        answer=Answer.PENDING.value,
+        created_by_id=actor.id if actor is not None else None,
         created_at=now,
         modified_at=now,
     )
+
+
+def nominate(application: Application, *, actor: User) -> Nomination:
+    """Nominate one student who accepted their offer to the programme's host."""
+    reason = refusal(application)
+    if reason:
+        raise NominationError(reason)
+    nomination = draft(application, actor=actor)
     db.session.add(nomination)
     db.session.flush()
     return nomination
 
 
-def nominate_many(
-    applications: list[Application], *, actor: User
-) -> tuple[list[Nomination], list[tuple[Application, str]]]:
-    """Nominate several students; return those nominated and those refused with why."""
-    done: list[Nomination] = []
-    refused: list[tuple[Application, str]] = []
+@dataclass
+class Preview:
+    """One ticked student as the coordinator confirms them: what the host will get, or why not."""
+
+    application: Application
+    nomination: Nomination | None
+    refusal: str | None
+
+
+def preview(applications: list[Application]) -> list[Preview]:
+    """Show what nominating each student would send, without storing anything."""
+    shown = []
     for application in applications:
-        try:
-            # nominate() checks everything before it writes, so a refusal leaves nothing behind.
-            done.append(nominate(application, actor=actor))
-        except NominationError as exc:
-            refused.append((application, str(exc)))
-    return done, refused
+        reason = refusal(application)
+        shown.append(Preview(application, None if reason else draft(application), reason))
+    return shown
+
+
+class StaleSelection(NominationError):
+    """Students who changed since the coordinator's preview: nothing was nominated."""
+
+    def __init__(self, changed: list[tuple[Application | None, str]]) -> None:
+        """Keep the students who changed, each with what changed."""
+        super().__init__(_("Some students changed since the preview: nobody was nominated."))
+        self.changed = changed
+
+
+def nominate_confirmed(
+    program: Program, confirmed: dict[int, int], *, actor: User
+) -> list[Nomination]:
+    """Nominate exactly the students confirmed on the preview, or none of them.
+
+    confirmed maps each application id to the version the preview showed. If any of them
+    changed since (another state, nominated meanwhile, a new version of the application, or
+    no longer the programme's), StaleSelection names them and nothing is written.
+    """
+    found = {
+        a.id: a
+        for a in db.session.scalars(
+            sa.select(Application).where(
+                Application.id.in_(list(confirmed)), Application.program_id == program.id
+            )
+        )
+    }
+    changed: list[tuple[Application | None, str]] = []
+    for application_id, version in confirmed.items():
+        application = found.get(application_id)
+        if application is None:
+            changed.append((None, _("This student is not waiting to be nominated.")))
+            continue
+        reason = refusal(application)
+        if reason:
+            changed.append((application, reason))
+        elif application.version != version:
+            changed.append((application, _("The application changed after the preview.")))
+    if changed:
+        raise StaleSelection(changed)
+    return [nominate(found[application_id], actor=actor) for application_id in confirmed]
 
 
 def answer(
@@ -149,27 +227,63 @@ def answer(
     *,
     institution_id: int | None,
     user_id: int | None = None,
-) -> None:
-    """Record the receiving university's answer; a rejection frees the student's seat.
+    api_token_id: int | None = None,
+    expected: str | None = None,
+    now: datetime | None = None,
+) -> NominationAnswerChange:
+    """Record the receiving university's answer, or its change; a rejection frees the seat.
 
     The answer comes from a partner in the portal (user_id) or from a partner system through
-    the API (its token's institution); either way it must speak for the receiving university.
+    the API (its token's institution, and api_token_id); either way it must speak for the
+    receiving university. Which answer may follow which is models.ANSWER_MOVES: a first answer
+    at any time; verified -> rejected with a reason until the mobility starts, with every
+    consequence of a rejection; a rejection never changes. expected is the answer the person
+    saw when deciding (the portal's form sends it): if it is no longer the answer, nothing
+    changes. Every answer is recorded in the nomination's history, which is returned.
     """
     comment = (comment or "").strip() or None
     if institution_id != nomination.receiving_hei_id:
         raise NominationError(_("Only the receiving university answers a nomination."))
-    if nomination.answer != Answer.PENDING:
-        raise NominationError(_("This nomination is already answered."))
     if verdict not in (Answer.VERIFIED, Answer.REJECTED):
         raise NominationError(_("Choose to verify or to reject the nomination."))
+    source = Answer(nomination.answer)
+    if expected is not None and expected != source:
+        raise NominationError(
+            _("The answer changed while you were reading it. Read it again, then decide.")
+        )
+    if source == verdict:
+        raise NominationError(
+            _("This nomination is already verified.")
+            if verdict == Answer.VERIFIED
+            else _("This nomination is already rejected.")
+        )
+    if source == Answer.REJECTED:
+        raise NominationError(
+            _(
+                "A rejection cannot be changed: it has already cancelled the student's "
+                "application, revoked their offer letter and offered their seat to the waiting "
+                "list."
+            )
+        )
+    now = now or utcnow()
+    changing = source != Answer.PENDING
+    if changing and not nomination.answer_changeable(now):
+        raise NominationError(
+            _(
+                "The mobility started on %(day)s: the answer can no longer be changed.",
+                day=format_date(nomination.mobility_starts_on, "long"),
+            )
+        )
+    if changing and not comment:
+        raise CommentRequired(_("Say why you change the answer."))
     if verdict == Answer.REJECTED and not comment:
-        raise NominationError(_("Say why the nomination is rejected."))
-    now = utcnow()
+        raise CommentRequired(_("Say why the nomination is rejected."))
     status = MobilityStatus.LIVE if verdict == Answer.VERIFIED else MobilityStatus.CANCELLED
-    # Only a nomination still pending is answered, whatever another answer did meanwhile.
+    # Only the answer the decision was made on is replaced, whatever another answer did
+    # meanwhile (two partners, or the portal and a partner system, at once).
     answered = db.session.execute(
         sa.update(Nomination)
-        .where(Nomination.id == nomination.id, Nomination.answer == Answer.PENDING.value)
+        .where(Nomination.id == nomination.id, Nomination.answer == source.value)
         .values(
             answer=verdict.value,
             answer_comment=comment,
@@ -181,12 +295,37 @@ def answer(
         .execution_options(synchronize_session="fetch")
     )
     if answered.rowcount != 1:
-        raise NominationError(_("This nomination is already answered."))
+        raise NominationError(
+            _("This nomination is already answered.")
+            if not changing
+            else _("The answer changed while you were reading it. Read it again, then decide.")
+        )
+    record = NominationAnswerChange(
+        nomination_id=nomination.id,
+        from_answer=source.value,
+        to_answer=verdict.value,
+        reason=comment,
+        changed_by_id=user_id,
+        api_token_id=api_token_id,
+        created_at=now,
+    )
+    db.session.add(record)
     if verdict == Answer.VERIFIED:
-        return
+        return record
     transition(
         nomination.application,
         State.CANCELLED,
         actor=Actor.system(),
-        reason=_("Nomination rejected by the receiving university: %(comment)s", comment=comment),
+        reason=(
+            _(
+                "The receiving university withdrew its verification of the nomination: "
+                "%(comment)s",
+                comment=comment,
+            )
+            if changing
+            else _(
+                "Nomination rejected by the receiving university: %(comment)s", comment=comment
+            )
+        ),
     )
+    return record

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -17,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.access import (
@@ -32,9 +35,10 @@ from portal.auth.models import Role
 from portal.db import utcnow
 from portal.exports import csv_chunks, iso_utc, xlsx_bytes
 from portal.extensions import db
+from portal.i18n import current_locale, in_zone, select_timezone
 from portal.nominations import ewp, queries, services
 from portal.nominations.bundle import documents_zip
-from portal.nominations.forms import AnswerForm, FilterForm, NominateForm
+from portal.nominations.forms import AnswerForm, ChangeAnswerForm, FilterForm, NominateForm
 from portal.nominations.models import ANSWER_LABELS, STATUS_LABELS, Answer, Nomination
 from portal.programs.models import DOCUMENT_KINDS, Program
 
@@ -42,29 +46,34 @@ bp = Blueprint("nominations", __name__)
 
 READERS = (Role.PARTNER, Role.COORDINATOR, Role.ADMIN)
 
+# The list's columns for CSV and XLSX: key, header, width in an XLSX (characters). Names are for
+# people, in the reader's language; the codes beside them are for partner systems.
 COLUMNS = (
-    ("omobility_id", _l("Mobility ID")),
-    ("latin_name", _l("Name (Latin)")),
-    ("native_name", _l("Name (native script)")),
-    ("email", _l("E-mail")),
-    ("birth_date", _l("Date of birth")),
-    ("citizenship", _l("Citizenship")),
-    ("programme", _l("Programme")),
-    ("sending", _l("Sending university")),
-    ("receiving", _l("Receiving university")),
-    ("year", _l("Academic year")),
-    ("arrival", _l("Planned arrival")),
-    ("departure", _l("Planned departure")),
-    ("eqf", _l("Study level (EQF)")),
-    ("isced", _l("Field (ISCED-F)")),
-    ("status", _l("Status")),
-    ("answer", _l("Answer")),
-    ("comment", _l("Comment")),
-    ("modified", _l("Last change (UTC)")),
+    ("omobility_id", _l("Mobility ID"), 38),
+    ("latin_name", _l("Name (Latin)"), 28),
+    ("native_name", _l("Name (native script)"), 28),
+    ("email", _l("E-mail"), 30),
+    ("birth_date", _l("Date of birth"), 12),
+    ("citizenship", _l("Citizenship"), 11),
+    ("programme", _l("Programme"), 36),
+    ("programme_code", _l("Programme code"), 20),
+    ("sending", _l("Sending university"), 36),
+    ("sending_code", _l("Sending university (SCHAC code)"), 20),
+    ("receiving", _l("Receiving university"), 36),
+    ("receiving_code", _l("Receiving university (SCHAC code)"), 20),
+    ("year", _l("Academic year"), 12),
+    ("arrival", _l("Planned arrival"), 12),
+    ("departure", _l("Planned departure"), 12),
+    ("eqf", _l("Study level (EQF)"), 10),
+    ("isced", _l("Field (ISCED-F)"), 10),
+    ("status", _l("Status"), 12),
+    ("answer", _l("Answer"), 12),
+    ("comment", _l("Comment"), 40),
+    ("modified", _l("Last change (UTC)"), 21),
 )
 
 
-def _row(n: Nomination) -> list[object]:
+def _row(n: Nomination, locale: str) -> list[object]:
     return [
         n.omobility_id,
         n.latin_name,
@@ -72,8 +81,11 @@ def _row(n: Nomination) -> list[object]:
         n.student.get("email") or "",
         n.student.get("birth_date") or "",
         n.student.get("citizenship") or "",
+        n.program.title(locale),
         n.program.slug,
+        n.sending_hei.name(locale),
         n.sending_hei.schac,
+        n.receiving_hei.name(locale),
         n.receiving_hei.schac,
         n.academic_year,
         n.planned_arrival.isoformat() if n.planned_arrival else "",
@@ -87,40 +99,86 @@ def _row(n: Nomination) -> list[object]:
     ]
 
 
+def _table(filters: queries.Filters) -> tuple[list[str], Iterator[list[object]]]:
+    """Return the headers and the streamed rows of the list, in the reader's language."""
+    locale = current_locale()
+    headers = [str(label) for _key, label, _width in COLUMNS]
+    rows = (_row(n, locale) for n in _stream(queries.filtered(current_user, filters)))
+    return headers, rows
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Return the ids among form values, in order, once each, skipping what is not one."""
+    ids: list[int] = []
+    for value in values:
+        if value.isascii() and value.isdigit() and len(value) <= 9 and int(value) not in ids:
+            ids.append(int(value))
+    return ids
+
+
+def _preview(
+    program: Program,
+    form: NominateForm,
+    ids: list[int],
+    changed: list[tuple[Application | None, str]] | None = None,
+) -> str:
+    chosen = list(
+        db.session.scalars(
+            sa.select(Application)
+            .where(Application.id.in_(ids), Application.program_id == program.id)
+            .order_by(Application.id)
+        )
+    )
+    return render_template(
+        "nominations/staff_preview.html",
+        program=program,
+        form=form,
+        previews=services.preview(chosen),
+        changed={a.id: reason for a, reason in (changed or []) if a is not None},
+        document_kinds=DOCUMENT_KINDS,
+    )
+
+
 @bp.route("/staff/programs/<int:program_id>/nominations", methods=["GET", "POST"])
 @role_required(Role.COORDINATOR, Role.ADMIN)
 def program_nominations(program_id: int) -> str | Response:
-    """Nominate the programme's confirmed students, one or many, and follow the answers."""
+    """Nominate the programme's confirmed students after a preview, and follow the answers.
+
+    A POST of the ticked students shows what the host will get; the preview's form, with
+    "confirm", nominates exactly the students still ticked on it, or nobody if one changed.
+    """
     program = load_or_404(Program, program_id, can_manage_program)
     form = NominateForm()
+    back = redirect(url_for("nominations.program_nominations", program_id=program.id))
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        ids = [
-            int(v)
-            for v in request.form.getlist("application")
-            if v.isascii() and v.isdigit() and len(v) <= 9
-        ]
-        chosen = list(
-            db.session.scalars(
-                sa.select(Application).where(
-                    Application.id.in_(ids), Application.program_id == program.id
-                )
-            )
-        )
-        if not chosen:
+        ids = _ids(request.form.getlist("application"))
+        if not ids:
             flash(_("Tick the students to nominate."), "warning")
-        else:
-            done, refused = services.nominate_many(chosen, actor=current_user)
-            if done:
-                flash(
-                    _("Nominated: %(count)d.", count=len(done)),
-                    "success",
-                )
-            for application, reason in refused:
-                name = (application.profile_snapshot or {}).get("latin_family_name", "")
-                flash(f"{name}: {reason}", "warning")
-        return redirect(url_for("nominations.program_nominations", program_id=program.id))
+            return back
+        if not request.form.get("confirm"):
+            return _preview(program, form, ids)
+        confirmed = {}
+        for application_id in ids:
+            version = request.form.get(f"version-{application_id}", "")
+            # A version the preview did not send cannot match: the student is shown again.
+            ok = version.isascii() and version.isdigit() and len(version) <= 9
+            confirmed[application_id] = int(version) if ok else -1
+        try:
+            done = services.nominate_confirmed(program, confirmed, actor=current_user)
+        except services.StaleSelection as exc:
+            flash(str(exc), "danger")
+            return _preview(program, form, ids, exc.changed)
+        flash(
+            ngettext(
+                "%(num)d student nominated: the host university sees the nomination now.",
+                "%(num)d students nominated: the host university sees the nominations now.",
+                len(done),
+            ),
+            "success",
+        )
+        return back
     nominated = sa.select(Nomination.application_id).where(Nomination.program_id == program.id)
     waiting = list(
         db.session.scalars(
@@ -144,6 +202,7 @@ def program_nominations(program_id: int) -> str | Response:
         form=form,
         waiting=waiting,
         nominations=nominations,
+        changed=queries.changed_answers([n.id for n in nominations]),
         status_labels=STATUS_LABELS,
         answer_labels=ANSWER_LABELS,
     )
@@ -176,11 +235,16 @@ def _filters() -> tuple[FilterForm, queries.Filters]:
         academic_year=data.get("year") or None,
         status=data.get("status") or None,
         answer=data.get("answer") or None,
+        direction=data.get("direction") or None,
+        answered_within=int(data["answered"]) if data.get("answered") else None,
     )
 
 
+FILTER_ARGS = ("program", "year", "status", "answer", "direction", "answered")
+
+
 def _args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k in ("program", "year", "status", "answer")}
+    return {k: v for k, v in request.args.items() if k in FILTER_ARGS}
 
 
 @bp.get("/partner/nominations")
@@ -225,8 +289,7 @@ def _download(body, mimetype: str, name: str) -> Response:
 def export_csv() -> Response:
     """Download the filtered list as CSV (UTF-8 with BOM, formula-safe), streamed."""
     _form, filters = _filters()
-    headers = [str(label) for _key, label in COLUMNS]
-    rows = (_row(n) for n in _stream(queries.filtered(current_user, filters)))
+    headers, rows = _table(filters)
     return _download(
         stream_with_context(csv_chunks(headers, rows)), "text/csv", "nominations.csv"
     )
@@ -237,10 +300,9 @@ def export_csv() -> Response:
 def export_xlsx() -> Response:
     """Download the filtered list as an XLSX workbook."""
     _form, filters = _filters()
-    headers = [str(label) for _key, label in COLUMNS]
-    rows = (_row(n) for n in _stream(queries.filtered(current_user, filters)))
+    headers, rows = _table(filters)
     return _download(
-        xlsx_bytes(headers, rows, "nominations"),
+        xlsx_bytes(headers, rows, "nominations", widths=[width for _key, _label, width in COLUMNS]),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "nominations.xlsx",
     )
@@ -267,7 +329,6 @@ PDF_MAX_ROWS = 2000
 @role_required(*READERS)
 def export_pdf() -> Response | tuple[str, int]:
     """Download the filtered list as a PDF summary."""
-    from portal.i18n import current_locale
     from portal.offers.pdf import STATIC_ROOT, Renderer
 
     _form, filters = _filters()
@@ -283,12 +344,15 @@ def export_pdf() -> Response | tuple[str, int]:
             "warning",
         )
         return redirect(url_for("nominations.partner_list", **_args()))
-    institution = current_user.institution.name() if current_user.institution else "Kopir"
+    institution = current_user.institution
+    # On paper the time says where it was taken: the reader's university's zone, or else the
+    # zone the pages show them.
+    zone = institution.timezone if institution is not None else select_timezone()
     html = render_template(
         "nominations/summary_pdf.html",
         rows=db.session.scalars(query).all(),
-        institution=institution,
-        generated=iso_utc(utcnow()),
+        institution=institution.name() if institution is not None else "Kopir",
+        generated=in_zone(utcnow(), zone),
         lang=current_locale(),
         status_labels=STATUS_LABELS,
         answer_labels=ANSWER_LABELS,
@@ -310,14 +374,22 @@ def export_zip() -> Response:
 @bp.get("/partner/nominations/<int:nomination_id>")
 @role_required(*READERS)
 def partner_detail(nomination_id: int) -> str:
-    """Show one nominee, their documents and, to the receiving university, the answer form."""
+    """Show one nominee, their documents, the answers given and, to the host, the answer form."""
     nomination = load_or_404(Nomination, nomination_id, can_see_nomination)
+    form: AnswerForm | ChangeAnswerForm | None = None
+    if can_answer_nomination(nomination):
+        form = AnswerForm() if nomination.answer == Answer.PENDING else ChangeAnswerForm()
+        form.current.data = nomination.answer
     return render_template(
         "nominations/partner_detail.html",
         nomination=nomination,
         documents=nomination.application.current_documents(),
         document_kinds=DOCUMENT_KINDS,
-        form=AnswerForm() if can_answer_nomination(nomination) else None,
+        form=form,
+        history=queries.answer_history(nomination.id),
+        # Only the receiving university's own partners answer; its coordinators only read.
+        receiving=current_user.role == Role.PARTNER
+        and current_user.institution_id == nomination.receiving_hei_id,
         status_labels=STATUS_LABELS,
         answer_labels=ANSWER_LABELS,
     )
@@ -326,23 +398,30 @@ def partner_detail(nomination_id: int) -> str:
 @bp.post("/partner/nominations/<int:nomination_id>/answer")
 @role_required(Role.PARTNER)
 def answer(nomination_id: int) -> str | Response:
-    """Verify or reject a nomination, with a comment."""
+    """Verify or reject a nomination, with a comment; or withdraw a verification, with a reason."""
     nomination = load_or_404(Nomination, nomination_id, can_see_nomination)
+    # Both the first answer and the change post these fields; the service says which is which.
     form = AnswerForm()
     back = redirect(url_for("nominations.partner_detail", nomination_id=nomination.id))
     if not form.validate_on_submit():
         flash(_("Choose to verify or to reject the nomination."), "danger")
         return back
     try:
-        services.answer(
+        record = services.answer(
             nomination,
             Answer(form.verdict.data),
             form.comment.data,
             institution_id=current_user.institution_id,
             user_id=current_user.id,
+            expected=form.current.data or None,
         )
     except services.NominationError as exc:
         flash(str(exc), "danger")
         return back
-    flash(_("Your answer is recorded."), "success")
+    flash(
+        _("Your answer is changed and recorded.")
+        if record.is_change
+        else _("Your answer is recorded."),
+        "success",
+    )
     return back

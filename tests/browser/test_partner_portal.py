@@ -62,7 +62,8 @@ def test_partner_downloads_and_answers(
 
     tab.goto(f"/partner/nominations/{ids['daniyar@example.kz']}")
     page.get_by_label(_("Reject the nomination")).check()
-    page.get_by_label(_("Comment (required to reject)")).fill("Лабораторияда орун жок")
+    comment = page.get_by_label(_("Comment (required to reject; the student reads it)"))
+    comment.fill("Лабораторияда орун жок")
     page.get_by_role("button", name=_("Send the answer")).click()
     tab.shot("rejected")
     context.close()

@@ -121,3 +121,42 @@ def add_document(
     db.session.add(document)
     db.session.commit()
     return document.id
+
+
+def form_of(page_html: str, action: str | None = None, index: int = 0):
+    """Return a POST form of a page (the one with this action, else the index-th), parsed."""
+    import lxml.html
+
+    forms = [
+        f
+        for f in lxml.html.fromstring(page_html).forms
+        if (f.get("method") or "get").lower() == "post"
+        and (action is None or (f.get("action") or "") == action)
+    ]
+    return forms[index]
+
+
+def fields_of(form, **changes) -> dict[str, list[str]]:
+    """Return what a browser sends for a form, with some fields changed (None removes one)."""
+    data: dict[str, list[str]] = {}
+    for name, value in form.form_values():
+        data.setdefault(name, []).append(value)
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value if isinstance(value, list) else [value]
+    return data
+
+
+def nominate_through_preview(browser, program_id: int, untick: tuple[int, ...] = ()):
+    """Tick every waiting student, preview, untick some, confirm: as a coordinator would."""
+    url = f"/staff/programs/{program_id}/nominations"
+    page = browser.get(url)
+    assert page.status_code == 200
+    preview = browser.post(url, fields_of(form_of(page.get_data(as_text=True), url)))
+    assert preview.status_code == 200, preview.status_code
+    form = form_of(preview.get_data(as_text=True), url)
+    data = fields_of(form)
+    data["application"] = [v for v in data["application"] if int(v) not in untick]
+    return browser.post(url, data), preview

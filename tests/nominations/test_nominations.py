@@ -17,20 +17,12 @@ from portal.extensions import db
 from portal.nominations import ewp, services
 from portal.nominations.models import Nomination
 from tests.conftest import Browser
-from tests.nominations.conftest import add_document
+from tests.nominations.conftest import add_document, nominate_through_preview
 
 
 def _nominate_all(app, browser: Browser, world) -> None:
     browser.login(world.coordinator)
-    page = browser.get(f"/staff/programs/{world.program_id}/nominations")
-    assert page.status_code == 200
-    response = browser.post(
-        f"/staff/programs/{world.program_id}/nominations",
-        {
-            "csrf_token": browser.last_token,
-            "application": [str(i) for i in world.confirmed.values()],
-        },
-    )
+    response, _preview = nominate_through_preview(browser, world.program_id)
     assert response.status_code == 302
 
 
@@ -54,15 +46,20 @@ def test_coordinator_nominates_many_at_once(app, browser, world):
         assert aigerim.student["native_lang"] == "kk-Cyrl"
         assert aigerim.status == "nomination" and aigerim.answer == "pending"
         assert {"language": "kk", "cefr": "NS"} in aigerim.language_skills
-    # Nominating again changes nothing and says so.
+    # Nominating again changes nothing and says so, on the preview and on confirming.
+    olga = str(world.confirmed["olga@example.ru"])
     again = browser.post(
         f"/staff/programs/{world.program_id}/nominations",
-        {
-            "csrf_token": browser.last_token,
-            "application": [str(world.confirmed["olga@example.ru"])],
-        },
+        {"csrf_token": browser.last_token, "application": [olga]},
     )
-    assert again.status_code == 302
+    assert again.status_code == 200
+    assert "This student is already nominated." in again.get_data(as_text=True)
+    forced = browser.post(
+        f"/staff/programs/{world.program_id}/nominations",
+        {"csrf_token": browser.last_token, "application": [olga], "confirm": "1"},
+    )
+    assert forced.status_code == 200
+    assert "This student is already nominated." in forced.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Nomination.id))) == 3
 
@@ -218,6 +215,45 @@ def test_filters_and_bad_filters(app, browser, world):
     for bad in ("?status=%3Cscript%3E", "?program=abc", "?year=9999/1", "?page=-5", "?page=x"):
         assert host.get("/partner/nominations" + bad).status_code == 200, bad
         assert host.get("/partner/nominations.xml" + bad).status_code == 200, bad
+
+
+def _listed(browser: Browser, query: str) -> set[str]:
+    """Return the nominees' Latin family names the partner list shows for a query."""
+    text = browser.get("/partner/nominations" + query).get_data(as_text=True)
+    return {name for name in ("SEITKALIYEVA", "OSPANOV", "KIM") if name in text}
+
+
+def test_partners_filter_by_direction_and_by_how_recent_the_answer_is(app, browser, world):
+    from datetime import timedelta
+
+    from portal.db import utcnow
+
+    _nominate_all(app, browser, world)
+    host, sender = _as(app, world.partner_host), _as(app, world.partner_sender)
+    # The filter form offers both, as served.
+    form = host.get("/partner/nominations").get_data(as_text=True)
+    assert 'name="direction"' in form and 'value="received"' in form and 'name="answered"' in form
+    assert _listed(host, "?direction=received") == {"SEITKALIYEVA", "OSPANOV", "KIM"}
+    assert _listed(host, "?direction=sent") == set()
+    assert _listed(sender, "?direction=sent") == {"SEITKALIYEVA", "OSPANOV"}
+    assert _listed(sender, "?direction=received&answer=pending") == set()
+    with app.app_context():
+        by_id = {
+            n.application_id: n for n in db.session.scalars(sa.select(Nomination)).all()
+        }
+        now = utcnow()
+        recent = by_id[world.confirmed["aigerim@example.kz"]]
+        recent.answer, recent.answered_at = "verified", now - timedelta(days=3)
+        old = by_id[world.confirmed["olga@example.ru"]]
+        old.answer, old.answered_at = "verified", now - timedelta(days=20)
+        db.session.commit()
+    assert _listed(host, "?answered=14") == {"SEITKALIYEVA"}
+    assert _listed(host, "?answered=30&answer=verified") == {"SEITKALIYEVA", "KIM"}
+    # A value the form does not offer narrows nothing silently: the list is empty and says so.
+    assert _listed(host, "?answered=99999") == set()
+    # Coordinators see both directions of their programmes; the filter is a partner's.
+    coordinator = _as(app, world.coordinator)
+    assert _listed(coordinator, "?direction=sent") == {"SEITKALIYEVA", "OSPANOV", "KIM"}
 
 
 def test_students_and_reviewers_have_no_partner_pages(app, world):
