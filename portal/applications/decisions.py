@@ -8,7 +8,9 @@ commits: two coordinators accepting the last seat at once give one acceptance an
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -17,11 +19,14 @@ from flask_babel import gettext as _
 
 from portal.applications.models import Application
 from portal.applications.states import (
+    MESSAGE_REQUIRED,
     SEAT_TAKING_STATES,
+    STATE_LABELS,
     Actor,
     State,
     TransitionError,
     can_move,
+    reason_missing,
     transition,
 )
 from portal.auth.models import User
@@ -32,6 +37,14 @@ from portal.programs.models import Program, ProgramEvent
 
 class DecisionError(Exception):
     """A decision that cannot be made, with a message for the coordinator."""
+
+
+class PlanChanged(DecisionError):
+    """What a decision would do is no longer what its preview showed; ``steps`` is the new plan."""
+
+    def __init__(self, message: str, steps: list[Step]) -> None:
+        super().__init__(message)
+        self.steps = steps
 
 
 @dataclass
@@ -74,6 +87,12 @@ class Seats:
     def take(self, home: int | None) -> None:
         """Count one more seat for a student of this home institution."""
         self.taken_by_home[home] += 1
+
+    def claim(self, home: int | None) -> tuple[int, int | None]:
+        """Take a seat; return its number and, for a partner's reserved seat, its number there."""
+        reserved = home in self.quotas and self.taken_by_home[home] < self.quotas[home]
+        self.take(home)
+        return self.taken, (self.taken_by_home[home] if reserved else None)
 
     def quota_left(self, home: int) -> int:
         """Return the reserved seats still free for a partner."""
@@ -130,53 +149,173 @@ def is_decision(source: str, target: State, role: str) -> bool:
     return can_move(source, target, role)
 
 
+@dataclass
+class Step:
+    """What a decision does to one application: the move and the seat it takes, or why not."""
+
+    application: Application
+    target: State
+    changes: bool
+    why: str = ""  # why the application stays as it is
+    seat: int | None = None  # the seat it takes, counted over the programme's seats
+    seats_total: int = 0
+    home: int | None = None  # the student's home institution
+    reserved_seat: int | None = None  # the seat it takes among those reserved for the home
+    reserved_total: int = 0
+
+    @property
+    def source(self) -> str:
+        """Return the state the application is in before the decision."""
+        return self.application.state
+
+
+def step_for(application: Application, to: State, role: str, seats: Seats | None) -> Step:
+    """Work out what moving one application to a state does: the one rule for every decision.
+
+    An acceptance takes the next seat the applicant fits in (their partner's reserved seats
+    first, then the general ones) from ``seats``; without a seat, nothing changes.
+    """
+    if not is_decision(application.state, to, role):
+        source = STATE_LABELS.get(State(application.state), application.state)
+        return Step(
+            application,
+            to,
+            changes=False,
+            why=_(
+                "This application cannot go from “%(source)s” to “%(target)s”.",
+                source=source,
+                target=STATE_LABELS[to],
+            ),
+        )
+    if to != State.ACCEPTED:
+        return Step(application, to, changes=True)
+    if seats is None:
+        seats = count_seats(application.program)
+    home = _home_of(application)
+    if not seats.fits(home):
+        return Step(
+            application,
+            to,
+            changes=False,
+            why=_("No seat is left on this programme for this applicant."),
+            seats_total=seats.total,
+            home=home,
+        )
+    seat, reserved = seats.claim(home)
+    return Step(
+        application,
+        to,
+        changes=True,
+        seat=seat,
+        seats_total=seats.total,
+        home=home,
+        reserved_seat=reserved,
+        reserved_total=seats.quotas.get(home, 0) if home is not None else 0,
+    )
+
+
+def plan(
+    applications: Iterable[Application], to: State, *, role: str, lock: bool = False
+) -> list[Step]:
+    """Say what one decision does to each application, in order, seat by seat.
+
+    The preview shows this plan and applying carries it out, so both come from here. With
+    ``lock`` the seats are counted behind other decisions on the programme (for applying).
+    """
+    seats_by_program: dict[int, Seats] = {}
+    steps = []
+    for application in applications:
+        seats = None
+        if to == State.ACCEPTED:
+            if application.program_id not in seats_by_program:
+                count = lock_seats if lock else count_seats
+                seats_by_program[application.program_id] = count(application.program)
+            seats = seats_by_program[application.program_id]
+        steps.append(step_for(application, to, role, seats))
+    return steps
+
+
+def fingerprint(steps: Iterable[Step]) -> str:
+    """Sum up a plan, so that applying can tell it is still the plan the preview showed."""
+    text = ";".join(
+        f"{s.application.id}.{s.application.version}.{s.source}>{s.target}:{int(s.changes)}"
+        f":{s.seat}/{s.seats_total}:{s.home}:{s.reserved_seat}"
+        for s in steps
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def changed_since_preview() -> str:
+    """Say that a preview no longer holds, in the user's language."""
+    return _(
+        "Something changed since the preview (a seat, a state or an application). "
+        "Nothing was saved: check the new preview below and apply it again."
+    )
+
+
+def _check_reason(steps: Iterable[Step], reason: str | None, note: str | None) -> None:
+    """Refuse the whole plan up front when one of its moves must say why and nothing does."""
+    missing = [
+        (State(s.source), s.target)
+        for s in steps
+        if s.changes and reason_missing(State(s.source), s.target, reason, note)
+    ]
+    if any(move in MESSAGE_REQUIRED for move in missing):
+        raise DecisionError(_("This decision needs a message to the student saying why."))
+    if missing:
+        raise DecisionError(_("A reason is required for this decision."))
+
+
 def decide(
     application: Application,
     to: State,
     *,
     actor: User | None,
     reason: str | None = None,
+    note: str | None = None,
     seats: Seats | None = None,
-) -> None:
-    """Move one application to accepted, waitlisted or rejected (or back to review)."""
+) -> Step:
+    """Move one application to accepted, waitlisted or rejected (or back to review).
+
+    ``reason`` is written to the student; ``note`` is for staff only.
+    """
     who = _actor(actor)
-    if not is_decision(application.state, to, who.role):
-        raise DecisionError(
-            _(
-                "This application cannot go from “%(source)s” to “%(target)s”.",
-                source=application.state,
-                target=to.value,
-            )
-        )
-    if to == State.ACCEPTED:
-        seats = seats if seats is not None else lock_seats(application.program)
-        home = _home_of(application)
-        if not seats.fits(home):
-            raise DecisionError(_("No seat is left on this programme for this applicant."))
-        seats.take(home)
+    if to == State.ACCEPTED and seats is None and is_decision(application.state, to, who.role):
+        seats = lock_seats(application.program)
+    step = step_for(application, to, who.role, seats)
+    if not step.changes:
+        raise DecisionError(step.why)
+    _check_reason([step], reason, note)
     try:
-        transition(application, to, actor=who, reason=reason)
+        transition(application, to, actor=who, reason=reason, note=note)
     except TransitionError as exc:
         raise DecisionError(_("A reason is required for this decision.")) from exc
+    return step
 
 
-def decide_many(
-    applications: list[Application], to: State, *, actor: User, reason: str | None = None
-) -> list[tuple[Application, str]]:
-    """Apply one decision to several applications; return those refused with why."""
-    refused: list[tuple[Application, str]] = []
-    seats_by_program: dict[int, Seats] = {}
-    for application in applications:
-        seats = None
-        if to == State.ACCEPTED:
-            if application.program_id not in seats_by_program:
-                seats_by_program[application.program_id] = lock_seats(application.program)
-            seats = seats_by_program[application.program_id]
-        try:
-            decide(application, to, actor=actor, reason=reason, seats=seats)
-        except DecisionError as exc:
-            refused.append((application, str(exc)))
-    return refused
+def apply_plan(
+    applications: list[Application],
+    to: State,
+    *,
+    actor: User,
+    expected: str,
+    reason: str | None = None,
+    note: str | None = None,
+) -> list[Step]:
+    """Carry out the plan a preview showed, all of it, or nothing if it is no longer the same.
+
+    Raises PlanChanged (with the plan as it is now in ``steps``) when a seat, a state or an
+    application changed since the preview.
+    """
+    who = _actor(actor)
+    steps = plan(applications, to, role=who.role, lock=True)
+    if fingerprint(steps) != expected:
+        raise PlanChanged(changed_since_preview(), steps)
+    _check_reason(steps, reason, note)
+    for step in steps:
+        if step.changes:
+            transition(step.application, to, actor=who, reason=reason, note=note)
+    return steps
 
 
 def ranked(program: Program, states: tuple[State, ...]) -> list[Application]:
@@ -205,32 +344,42 @@ class BestPlan:
     accept: list[Application]
     waitlist: list[Application]
     skipped: list[Application]
+    steps: list[Step] = field(default_factory=list)  # the accepted and waitlisted, in order
 
 
-def plan_best(program: Program, accept: int, waitlist: int, seats: Seats | None = None) -> BestPlan:
+def plan_best(
+    program: Program, accept: int, waitlist: int, *, role: str, seats: Seats | None = None
+) -> BestPlan:
     """Pick the best N that fit the seats and quotas, and the next M for the waitlist."""
     seats = seats or count_seats(program)
     plan = BestPlan([], [], [])
     for application in ranked(program, (State.SUBMITTED, State.UNDER_REVIEW)):
-        home = _home_of(application)
-        if len(plan.accept) < accept and seats.fits(home):
-            seats.take(home)
-            plan.accept.append(application)
-        elif len(plan.waitlist) < waitlist:
-            plan.waitlist.append(application)
-        else:
-            plan.skipped.append(application)
+        if len(plan.accept) < accept:
+            step = step_for(application, State.ACCEPTED, role, seats)
+            if step.changes:
+                plan.accept.append(application)
+                plan.steps.append(step)
+                continue
+        if len(plan.waitlist) < waitlist:
+            step = step_for(application, State.WAITLISTED, role, seats)
+            if step.changes:
+                plan.waitlist.append(application)
+                plan.steps.append(step)
+                continue
+        plan.skipped.append(application)
     return plan
 
 
-def accept_best(program: Program, accept: int, waitlist: int, *, actor: User) -> BestPlan:
-    """Accept the best N within seats and quotas and waitlist the next M, atomically."""
-    seats = lock_seats(program)
-    plan = plan_best(program, accept, waitlist, seats=count_seats(program))
-    for application in plan.accept:
-        decide(application, State.ACCEPTED, actor=actor, seats=seats)
-    for application in plan.waitlist:
-        decide(application, State.WAITLISTED, actor=actor)
+def accept_best(
+    program: Program, accept: int, waitlist: int, *, actor: User, expected: str
+) -> BestPlan:
+    """Carry out the "best N, next M" plan the preview showed, atomically, or nothing."""
+    who = _actor(actor)
+    plan = plan_best(program, accept, waitlist, role=who.role, seats=lock_seats(program))
+    if fingerprint(plan.steps) != expected:
+        raise PlanChanged(changed_since_preview(), plan.steps)
+    for step in plan.steps:
+        transition(step.application, step.target, actor=who)
     return plan
 
 

@@ -5,39 +5,67 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    Field,
     HiddenField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.forms import KopirForm, SmallIntegerField, clean_line, clean_text
 from portal.programs.models import Program
 
+MESSAGE_LABEL = _l("Message to the student (they will read this)")
+MESSAGE_HINT = _l("Shown word for word in the student's timeline.")
+NOTE_LABEL = _l("Internal note (staff only)")
+NOTE_HINT = _l("Kept in the application's history for staff; never shown to the student.")
 
-class DecisionForm(KopirForm):
-    """Move an application to another state."""
 
-    target = SelectField(_l("Decision"), choices=[])
-    reason = TextAreaField(
-        _l("Reason (shown in the history)"),
+def _message_field() -> TextAreaField:
+    return TextAreaField(
+        MESSAGE_LABEL,
         validators=[Optional(), Length(max=2000)],
         filters=[clean_text],
+        description=MESSAGE_HINT,
         render_kw={"rows": 3},
     )
+
+
+def _note_field() -> TextAreaField:
+    return TextAreaField(
+        NOTE_LABEL,
+        validators=[Optional(), Length(max=2000)],
+        filters=[clean_text],
+        description=NOTE_HINT,
+        render_kw={"rows": 2},
+    )
+
+
+class DecisionForm(KopirForm):
+    """Move an application to another state, with a message to the student and a staff note."""
+
+    # The view sets the choices: an empty first one, then the moves the user may make.
+    target = SelectField(_l("Decision"), choices=[], validate_choice=False)
+    reason = _message_field()
+    note = _note_field()
     version = HiddenField()
+
+    def validate_target(self, field: Field) -> None:
+        """Require one of the decisions offered, refusing the empty first choice."""
+        if not field.data:
+            raise ValidationError(_l("Please choose a decision."))
+        if field.data not in {value for value, _label in field.choices if value}:
+            raise ValidationError(_l("Please choose a decision from the list."))
 
 
 class BulkForm(KopirForm):
     """Decide several applications at once (target and ids are read from the request)."""
 
-    reason = TextAreaField(
-        _l("Reason (shown in the history)"),
-        validators=[Optional(), Length(max=2000)],
-        filters=[clean_text],
-    )
+    reason = _message_field()
+    note = _note_field()
+    plan = HiddenField()  # the fingerprint of the plan the preview showed
 
 
 class AssignForm(KopirForm):
@@ -78,6 +106,7 @@ class BestForm(KopirForm):
     accept = SmallIntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
     waitlist = SmallIntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
     confirm = BooleanField(_l("I have checked the preview: apply these decisions"))
+    plan = HiddenField()  # the fingerprint of the plan the preview showed
 
 
 def review_form(program: Program, scores: dict[int, int], comment: str | None) -> KopirForm:

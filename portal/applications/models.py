@@ -80,7 +80,7 @@ class Application(TimestampMixin, db.Model):
 
 
 class ApplicationEvent(db.Model):
-    """One state change: who, from, to, why and when."""
+    """One state change: who, from, to, why (to the student), a staff note and when."""
 
     __tablename__ = "application_events"
 
@@ -94,7 +94,10 @@ class ApplicationEvent(db.Model):
     actor_role: so.Mapped[str] = so.mapped_column(sa.String(20))
     from_state: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     to_state: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # What the student reads in their timeline and e-mail.
     reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # What staff noted for each other: never shown to the student.
+    note: so.Mapped[str | None] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     application: so.Mapped[Application] = so.relationship(back_populates="events")

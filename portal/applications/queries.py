@@ -6,6 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.applications.models import Application
+from portal.applications.states import State
 from portal.auth.models import User
 from portal.extensions import db
 from portal.programs.models import Program
@@ -35,4 +36,40 @@ def student_applications(user: User) -> list[Application]:
             )
             .order_by(Application.created_at.desc(), Application.id.desc())
         ).unique()
+    )
+
+
+def submitted_applications_of(student_ids: list[int]) -> list[Application]:
+    """Return the students' applications past the draft, with their programmes, oldest first."""
+    if not student_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Application)
+            .where(Application.student_id.in_(student_ids), Application.state != State.DRAFT)
+            .options(so.joinedload(Application.program))
+            .order_by(Application.id)
+        )
+    )
+
+
+def selected_applications(program: Program, ids: list[int]) -> list[Application]:
+    """Return the programme's applications past the draft among the ids, best score first.
+
+    With the applicant and their profile loaded: a decision's preview reads both for every row
+    (seat quotas go by home university), and must not ask once per row.
+    """
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Application)
+            .where(
+                Application.program_id == program.id,
+                Application.id.in_(ids),
+                Application.state != State.DRAFT.value,
+            )
+            .options(so.joinedload(Application.student).joinedload(User.profile))
+            .order_by(Application.score.desc().nulls_last(), Application.id)
+        )
     )

@@ -44,6 +44,12 @@ PROFILE_FIELD_LABELS = {
 }
 
 
+def profile_gaps(profile: StudentProfile | None) -> list[str]:
+    """Name, in the user's language and the profile form's order, what applying still lacks."""
+    missing = set(profile.missing_fields()) if profile else set(PROFILE_FIELD_LABELS)
+    return [str(label) for name, label in PROFILE_FIELD_LABELS.items() if name in missing]
+
+
 class ApplicationError(Exception):
     """Something the student asked for that cannot be done, with a message for them."""
 
@@ -175,6 +181,9 @@ def snapshot_profile(profile: StudentProfile) -> dict[str, Any]:
             else (str(value) if value is not None and not isinstance(value, int | str) else value)
         )
     data["home_institution_name"] = profile.home_institution_name("en")
+    # The alphabet as worked out, not as stored: "automatic" would tell letters and EWP nothing.
+    # "name_alphabet" marks the snapshots that record it (see identity.snapshot_name_alphabet).
+    data["native_name_lang"] = data["name_alphabet"] = profile.native_name_alphabet
     data["languages"] = [{"language": s.language, "level": s.level} for s in profile.languages]
     return data
 

@@ -108,6 +108,16 @@ REASON_REQUIRED = frozenset(
     {(State.REJECTED, State.UNDER_REVIEW), (State.OFFERED, State.ACCEPTED)}
     | {(s, State.CANCELLED) for s in CANCELLABLE_STATES}
 )
+# Of those, the moves whose reason the student must read (a message, not only a staff note):
+# an application ended by someone else is never ended without saying why.
+MESSAGE_REQUIRED = frozenset({(s, State.CANCELLED) for s in CANCELLABLE_STATES})
+
+
+def reason_missing(source: State, to: State, reason: str | None, note: str | None) -> bool:
+    """Tell whether a move lacks the reason the table asks for (a message, or either text)."""
+    if (source, to) not in REASON_REQUIRED or (reason or "").strip():
+        return False
+    return (source, to) in MESSAGE_REQUIRED or not (note or "").strip()
 
 signals = Namespace()
 state_changed = signals.signal("application-state-changed")
@@ -139,13 +149,20 @@ def can_move(source: str, target: str, role: str) -> bool:
 
 
 def transition(
-    application: Application, to: State, *, actor: Actor, reason: str | None = None
+    application: Application,
+    to: State,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    note: str | None = None,
 ) -> ApplicationEvent:
     """Move the application to a new state, write its event and announce it.
 
     The one way a state changes: looks the move up in TRANSITIONS, checks the actor's role,
     requires a reason where the table says so, records an ApplicationEvent (the audit trail and
-    the student's timeline) and sends the state_changed signal, which queues e-mail.
+    the student's timeline) and sends the state_changed signal, which queues e-mail. The reason
+    is written to the student; the note is for staff only (a required reason may be either,
+    except where MESSAGE_REQUIRED says the student must read it).
     """
     from portal.applications.models import ApplicationEvent
     from portal.db import utcnow
@@ -154,7 +171,7 @@ def transition(
     source = State(application.state)
     if not can_move(source, to, actor.role):
         raise TransitionError(f"{actor.role} may not move an application from {source} to {to}")
-    if (source, to) in REASON_REQUIRED and not (reason and reason.strip()):
+    if reason_missing(source, to, reason, note):
         raise TransitionError(f"moving from {source} to {to} needs a reason")
     now = utcnow()
     application.state = to
@@ -167,6 +184,7 @@ def transition(
         from_state=source,
         to_state=to,
         reason=reason,
+        note=note,
         created_at=now,
     )
     db.session.add(event)

@@ -25,8 +25,11 @@ from portal.applications.forms_staff import (
     review_form,
 )
 from portal.applications.models import Application
+from portal.applications.queries import selected_applications, submitted_applications_of
 from portal.applications.states import STATE_LABELS, State
 from portal.auth.models import Role
+from portal.profiles.models import StudentProfile
+from portal.profiles.queries import profiles_sharing_national_id
 from portal.programs.eligibility import check_eligibility
 from portal.programs.models import DOCUMENT_KINDS, Program
 from portal.reviews import services as reviews
@@ -54,6 +57,32 @@ def _targets(application: Application) -> list[tuple[str, str]]:
     ]
 
 
+def _decision_choices(application: Application) -> list[tuple[str, str]]:
+    """Return the decision list: nothing chosen first, so that no decision is made by default."""
+    targets = _targets(application)
+    return [("", _("Choose a decision…")), *targets] if targets else []
+
+
+def _same_identifier(application: Application) -> list[tuple[StudentProfile, list[Application]]]:
+    """Return the other accounts holding the applicant's national ID, with what the user may open.
+
+    One person with two accounts can apply twice for one seat: the coordinator is told, nothing
+    is refused (a typo in someone else's profile must not lock the rightful holder out).
+    """
+    profile = application.student.profile
+    others = profiles_sharing_national_id(profile) if profile is not None else []
+    if not others:
+        return []
+    found = submitted_applications_of([other.user_id for other in others])
+    return [
+        (
+            other,
+            [a for a in found if a.student_id == other.user_id and can_view_application(a)],
+        )
+        for other in others
+    ]
+
+
 def _visible_reviews(application: Application) -> list[Review]:
     """Return the reviews the user may read: all for coordinators, own (and maybe others')."""
     if can_manage_program(application.program):
@@ -65,8 +94,11 @@ def _visible_reviews(application: Application) -> list[Review]:
 
 @bp.get("/applications/<int:application_id>")
 @role_required(*STAFF)
-def application(application_id: int) -> str:
-    """Show everything about one application to the staff allowed to see it."""
+def application(application_id: int, decision_form: DecisionForm | None = None) -> str:
+    """Show everything about one application to the staff allowed to see it.
+
+    ``decision_form`` is a refused decision, shown again with its messages.
+    """
     from portal.offers.forms import RevokeForm
     from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS
     from portal.offers.services import current_offer, expire_if_due, offers_of
@@ -76,8 +108,9 @@ def application(application_id: int) -> str:
     expire_if_due(app_)
     manage = can_manage_program(app_.program)
     own_review = next((r for r in app_.reviews if r.reviewer_id == current_user.id), None)
-    decision_form = DecisionForm(data={"version": app_.version})
-    decision_form.target.choices = _targets(app_)
+    if decision_form is None:
+        decision_form = DecisionForm(data={"version": app_.version})
+    decision_form.target.choices = _decision_choices(app_)
     assign_form = AssignForm()
     assign_form.reviewer.choices = [(r.id, r.email) for r in reviews.reviewers_of(app_.program)]
     score_form = None
@@ -104,6 +137,7 @@ def application(application_id: int) -> str:
         revoke_form=RevokeForm() if manage else None,
         offer_status_labels=STATUS_LABELS,
         offer_response_labels=RESPONSE_LABELS,
+        same_identifier=_same_identifier(app_) if manage else [],
     )
 
 
@@ -113,14 +147,14 @@ def _back(application: Application) -> Response:
 
 @bp.post("/applications/<int:application_id>/decide")
 @role_required(Role.COORDINATOR, Role.ADMIN)
-def decide(application_id: int) -> Response:
+def decide(application_id: int) -> Response | tuple[str, int]:
     """Make a decision, refusing it when someone else changed the application meanwhile."""
     app_ = load_or_404(Application, application_id, can_decide)
     form = DecisionForm()
-    form.target.choices = _targets(app_)
+    form.target.choices = _decision_choices(app_)
     if not form.validate_on_submit():
-        flash(_("Please choose a decision from the list."), "danger")
-        return _back(app_)
+        # Shown again beside the fields, with what was typed kept.
+        return application(app_.id, decision_form=form), 422
     if form.version.data != str(app_.version):
         flash(
             _(
@@ -132,7 +166,11 @@ def decide(application_id: int) -> Response:
         return _back(app_)
     try:
         decisions.decide(
-            app_, State(form.target.data), actor=current_user, reason=form.reason.data or None
+            app_,
+            State(form.target.data),
+            actor=current_user,
+            reason=form.reason.data or None,
+            note=form.note.data or None,
         )
     except decisions.DecisionError as exc:
         flash(str(exc), "danger")
@@ -207,28 +245,43 @@ def best(program_id: int) -> str | Response:
     program = load_or_404(Program, program_id, can_manage_program)
     preview = BestPreviewForm(request.args)
     form = BestForm()
+    role = current_user.role
     plan = None
     if request.method == "GET" and "accept" in request.args and preview.validate():
         form.accept.data, form.waitlist.data = preview.accept.data, preview.waitlist.data
-        plan = decisions.plan_best(program, preview.accept.data, preview.waitlist.data)
+        plan = decisions.plan_best(program, preview.accept.data, preview.waitlist.data, role=role)
     if request.method == "POST" and form.validate_on_submit():
-        if not form.confirm.data:
-            plan = decisions.plan_best(program, form.accept.data, form.waitlist.data)
+        if not form.confirm.data or not form.plan.data:
+            plan = decisions.plan_best(program, form.accept.data, form.waitlist.data, role=role)
             flash(_("Tick the confirmation to apply these decisions."), "warning")
         else:
-            done = decisions.accept_best(
-                program, form.accept.data, form.waitlist.data, actor=current_user
-            )
-            flash(
-                _(
-                    "%(accepted)d accepted and %(waitlisted)d waitlisted; every student is told "
-                    "by e-mail.",
-                    accepted=len(done.accept),
-                    waitlisted=len(done.waitlist),
-                ),
-                "success",
-            )
-            return redirect(url_for("staff.best", program_id=program.id))
+            try:
+                done = decisions.accept_best(
+                    program,
+                    form.accept.data,
+                    form.waitlist.data,
+                    actor=current_user,
+                    expected=form.plan.data,
+                )
+            except decisions.PlanChanged as exc:
+                flash(str(exc), "warning")
+                plan = decisions.plan_best(
+                    program, form.accept.data, form.waitlist.data, role=role
+                )
+            else:
+                flash(
+                    _(
+                        "%(accepted)d accepted and %(waitlisted)d waitlisted; every student is "
+                        "told by e-mail.",
+                        accepted=len(done.accept),
+                        waitlisted=len(done.waitlist),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("staff.best", program_id=program.id))
+    if plan is not None:
+        form.plan.data = decisions.fingerprint(plan.steps)
+        form.confirm.data = False
     sample = None
     if plan is not None and (plan.accept or plan.waitlist):
         from portal.applications.notifications import preview_mail
@@ -247,7 +300,13 @@ def best(program_id: int) -> str | Response:
         seats=decisions.count_seats(program),
         auto_form=AutoAssignForm(),
         state_labels=STATE_LABELS,
+        partner_names=_partner_names(program),
     )
+
+
+def _partner_names(program: Program) -> dict[int, str]:
+    """Name the partners that have seats reserved on the programme, for the previews."""
+    return {quota.institution_id: quota.institution.name() for quota in program.quotas}
 
 
 @bp.get("/dashboard")
@@ -257,7 +316,7 @@ def dashboard() -> str:
     from flask_babel import format_date
 
     from portal.access import managed_program_ids
-    from portal.applications.overview import overview
+    from portal.applications.overview import chart_rows, overview
     from portal.i18n import current_locale
     from portal.reference import country_name
 
@@ -281,7 +340,11 @@ def dashboard() -> str:
             [(format_date(week, "medium"), n) for week, n in data.by_week],
         ),
     ]
-    return render_template("applications/staff_dashboard.html", charts=charts, seats=data.seats)
+    return render_template(
+        "applications/staff_dashboard.html",
+        charts=[(title, key, chart_rows(rows)) for title, key, rows in charts],
+        seats=data.seats,
+    )
 
 
 @bp.get("/reviews")
@@ -316,20 +379,22 @@ def my_reviews() -> str:
 
 @bp.post("/programs/<int:program_id>/bulk")
 @role_required(Role.COORDINATOR, Role.ADMIN)
-def bulk(program_id: int) -> str | Response:
+def bulk(program_id: int) -> tuple[str, int] | Response:
     """Decide several applications at once: preview first, then apply on confirmation."""
-    import sqlalchemy as sa
-
     from portal.applications.forms_staff import BulkForm
-    from portal.extensions import db
 
     program = load_or_404(Program, program_id, can_manage_program)
     form = BulkForm()
     # A reason too long is told beside the preview below; a missing token is refused at once.
     if not form.validate_on_submit() and form.csrf_token.errors:
         abort(400)
+    back = url_for("queue.program", program_id=program.id)
+    if not request.form.get("target"):
+        # The queue's choice starts empty, so that no decision is taken by default.
+        flash(_("Please choose a decision."), "warning")
+        return redirect(back)
     try:
-        target = State(request.form.get("target", ""))
+        target = State(request.form["target"])
     except ValueError:
         abort(400)
     if target not in DECISION_TARGETS:
@@ -340,41 +405,65 @@ def bulk(program_id: int) -> str | Response:
     if not all(v.isascii() and v.isdigit() and len(v) <= 9 for v in values):
         abort(400)
     ids = [int(value) for value in values][:500]
-    chosen = db.session.scalars(
-        sa.select(Application)
-        .where(
-            Application.program_id == program.id,
-            Application.id.in_(ids),
-            Application.state != State.DRAFT.value,
-        )
-        .order_by(Application.score.desc().nulls_last(), Application.id)
-    ).all()
-    back = url_for("queue.program", program_id=program.id)
+    chosen = selected_applications(program, ids)
     if not chosen:
         flash(_("Select at least one application."), "warning")
         return redirect(back)
-    if form.reason.errors:
-        flash(str(form.reason.errors[0]), "danger")
-        return redirect(back)
-    reason = form.reason.data or None
-    if request.form.get("confirm") != "y":
-        from portal.applications.notifications import preview_mail
+    status = 200
+    # The preview's form carries the plan it showed; a post without one asks for the preview.
+    confirmed = request.form.get("confirm") == "y" and bool(form.plan.data)
+    if confirmed and (form.reason.errors or form.note.errors):
+        confirmed, status = False, 422  # told beside the fields, the preview shown again
+    steps = None
+    if confirmed:
+        try:
+            steps = decisions.apply_plan(
+                list(chosen),
+                target,
+                actor=current_user,
+                expected=form.plan.data,
+                reason=form.reason.data or None,
+                note=form.note.data or None,
+            )
+        except decisions.PlanChanged as exc:
+            flash(str(exc), "warning")
+            steps, status = exc.steps, 409
+        except decisions.DecisionError as exc:
+            form.reason.errors = [*form.reason.errors, str(exc)]
+            status = 422
+        else:
+            done = sum(1 for step in steps if step.changes)
+            flash(
+                _("%(count)d decisions saved; the students are told by e-mail.", count=done),
+                "success",
+            )
+            if done < len(steps):
+                flash(
+                    _(
+                        "%(count)d of the selected applications stayed as they were, as the "
+                        "preview showed.",
+                        count=len(steps) - done,
+                    ),
+                    "info",
+                )
+            return redirect(back)
+    if steps is None:
+        steps = decisions.plan(chosen, target, role=current_user.role)
+    from portal.applications.notifications import preview_mail
 
-        return render_template(
-            "applications/staff_bulk.html",
-            program=program,
-            chosen=chosen,
-            target=target,
-            state_labels=STATE_LABELS,
-            sample=preview_mail(chosen[0], target),
-        )
-    refused = decisions.decide_many(chosen, target, actor=current_user, reason=reason)
-    done = len(chosen) - len(refused)
-    flash(_("%(count)d decisions saved; the students are told by e-mail.", count=done), "success")
-    for application, why in refused:
-        name = application.student.profile.latin_name if application.student.profile else ""
-        flash(f"{name or application.student.email}: {why}", "warning")
-    return redirect(back)
+    form.plan.data = decisions.fingerprint(steps)
+    changing = [step for step in steps if step.changes]
+    return render_template(
+        "applications/staff_bulk.html",
+        program=program,
+        form=form,
+        steps=steps,
+        changing=changing,
+        target=target,
+        state_labels=STATE_LABELS,
+        partner_names=_partner_names(program),
+        sample=preview_mail(changing[0].application, target) if changing else None,
+    ), status
 
 
 @bp.route("/programs/<int:program_id>/emails", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel.core import get_global
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -26,7 +27,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import KopirForm, NoMarkup, SmallIntegerField, SubForm, clean_line, clean_text
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import LANGUAGE_NAMES, zone_label
 from portal.profiles.forms import FiniteDecimalField
 
 LANGS: tuple[str, ...] = ("en", "ru", "kk", "ky")
@@ -48,6 +49,27 @@ PREFERRED_ZONES: tuple[str, ...] = (
 ZONES: frozenset[str] = frozenset(z for z in available_timezones() if "/" in z or z == "UTC") - {
     "localtime"
 }
+
+
+def timezone_choices(current: str | None = None) -> list[tuple[str, str]]:
+    """Return the time zones to choose from, named by city and UTC offset in the user's language.
+
+    The preferred zones come first, then the others by name. Old aliases (Asia/Calcutta beside
+    Asia/Kolkata) would read the same twice and are left out, unless the programme has one.
+    """
+    aliases = get_global("zone_aliases")
+    choices = [(zone, zone_label(zone)) for zone in PREFERRED_ZONES]
+    seen = {label for _zone, label in choices}
+    others = sorted(
+        ((zone, zone_label(zone)) for zone in ZONES if zone not in PREFERRED_ZONES),
+        key=lambda pair: (pair[1].casefold(), pair[0] in aliases, pair[0]),
+    )
+    for zone, label in others:
+        if zone == current or (label not in seen and zone not in aliases):
+            choices.append((zone, label))
+            seen.add(label)
+    return choices
+
 
 # Years a programme's dates and window may fall in: keeps time zone arithmetic in range.
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -170,12 +192,19 @@ FundingTexts = _texts(
 )
 
 
+NOTHING = (None, "", 0, [])
+
+
 def _blank(field: Field) -> bool:
-    """Tell whether nothing was typed into a field."""
+    """Tell whether nothing was typed or chosen in a field."""
     raw = field.raw_data
     if raw is None:
-        return field.data in (None, "", 0, [])
-    return all(not str(value).strip() for value in raw)
+        return field.data in NOTHING
+    if all(not str(value).strip() for value in raw):
+        return True
+    # A list's empty choice ("—") is posted like any option: nothing is chosen all the same,
+    # whatever value a page (or one still open from an older version) gives it.
+    return isinstance(field, SelectField) and not field.process_errors and field.data in NOTHING
 
 
 class RowForm(SubForm):

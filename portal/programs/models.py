@@ -210,6 +210,14 @@ class ProgramQuestion(db.Model):
         """Return the (value, label) pairs of a choice question."""
         return [(c["value"], pick(c["labels"], locale)) for c in self.choices]
 
+    def answer_text(self, answer: object, locale: str | None = None) -> str:
+        """Return an answer as people read it: a choice by its label, anything else as typed."""
+        text = "" if answer is None else str(answer)
+        if self.kind == "choice" and text:
+            # A choice removed after the student answered keeps its stored value.
+            return dict(self.choice_pairs(locale)).get(text, text)
+        return text
+
 
 class ProgramStaff(db.Model):
     """A coordinator or reviewer named on a programme."""

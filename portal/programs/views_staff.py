@@ -19,14 +19,14 @@ from portal.applications.models import Application, ApplicationEvent
 from portal.applications.states import STATE_LABELS
 from portal.auth.models import Role, User
 from portal.extensions import db
-from portal.i18n import current_locale, in_zone, pick
+from portal.i18n import current_locale, in_zone, number, pick
 from portal.institutions.models import Institution
 from portal.programs.forms_staff import (
     FIELD_LABELS,
     LANGS,
-    PREFERRED_ZONES,
     ZONES,
     ProgramForm,
+    timezone_choices,
     utc_to_local,
 )
 from portal.programs.models import DOCUMENT_KINDS, KIND_LABELS, Program, ProgramEvent
@@ -165,10 +165,10 @@ def build_form(program: Program) -> ProgramForm:
         key=lambda pair: pair[1].casefold(),
     )
     form.kind.choices = [(k.value, str(v)) for k, v in KIND_LABELS.items()]
-    form.host.choices = [(0, "—"), *institutions]
+    form.host.choices = [("", "—"), *institutions]
     form.partners.choices = institutions
     for entry in form.quotas.entries:
-        entry.form.institution.choices = [(0, "—"), *institutions]
+        entry.form.institution.choices = [("", "—"), *institutions]
     languages = language_choices(locale)
     form.language.choices = [("", "—"), *languages]
     form.required_language.choices = [("", "—"), *languages]
@@ -176,9 +176,7 @@ def build_form(program: Program) -> ProgramForm:
     form.isced_code.choices = [("", "—")] + [
         (code, label) for group in isced_grouped_choices().values() for code, label in group
     ]
-    form.timezone.choices = [(z, z) for z in PREFERRED_ZONES] + [
-        (z, z) for z in sorted(ZONES) if z not in PREFERRED_ZONES
-    ]
+    form.timezone.choices = timezone_choices(form.timezone.data)
     form.eligible_levels.choices = eqf_choices()
     form.citizenships.choices = country_choices(locale)
     form.required_documents.choices = [(k, str(v)) for k, v in DOCUMENT_KINDS.items()]
@@ -347,6 +345,8 @@ def _value_text(name: str, value: Any, zone: str) -> str:
             return str(value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value)
     return str(value)
 
 
@@ -371,6 +371,7 @@ def describe(entry: Any, program: Program) -> dict[str, Any]:
             "changed": changed,
             "diffs": diffs,
             "reason": None,
+            "note": None,
         }
     application = entry.application
     return {
@@ -388,6 +389,7 @@ def describe(entry: Any, program: Program) -> dict[str, Any]:
         "changed": [],
         "diffs": [],
         "reason": entry.reason,
+        "note": entry.note,
     }
 
 

@@ -13,11 +13,12 @@ from portal.applications.models import Application
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import db
-from portal.mail import OutgoingMail
-from portal.programs.models import ProgramEvent, ProgramQuota, ProgramStaff, RubricCriterion
+from portal.programs.models import ProgramEvent, ProgramStaff, RubricCriterion
 from portal.reviews.models import Review
 from tests import factories
+from tests.applications.decision_world import mails_to, make_programme, state_of
 from tests.conftest import Browser
+from tests.security.form_discovery import forms_on, post_as_served
 
 
 def test_seats_respect_quotas():
@@ -29,69 +30,6 @@ def test_seats_respect_quotas():
     seats.take(1)
     seats.take(1)
     assert not seats.fits(1) and seats.left == 0
-
-
-def make_programme(app, seats=2, quotas=None, promotion_mode="automatic"):
-    """A programme with a coordinator, two reviewers and applicants from KZ, RU and KG."""
-    with app.app_context():
-        kz = factories.institution(schac="vku.edu.kz", country="KZ")
-        ru = factories.institution(schac="nsu.ru", country="RU", timezone="Asia/Novosibirsk")
-        kg = factories.institution(schac="knu.kg", country="KG", timezone="Asia/Bishkek")
-        program = factories.program(kz, seats=seats, promotion_mode=promotion_mode)
-        for position, (name, weight) in enumerate([("Motivation", 2), ("Grades", 1)], start=1):
-            program.criteria.append(
-                RubricCriterion(
-                    position=position, names={"en": name}, weight=Decimal(weight), max_score=10
-                )
-            )
-        coordinator = factories.user(Role.COORDINATOR, email="coord@vku.edu.kz", institution=kz)
-        other_coordinator = factories.user(Role.COORDINATOR, email="other@vku.edu.kz")
-        reviewer_kz = factories.user(Role.REVIEWER, email="rev@vku.edu.kz", institution=kz)
-        reviewer_kg = factories.user(Role.REVIEWER, email="rev@knu.kg", institution=kg)
-        db.session.add_all(
-            [
-                ProgramStaff(program=program, user=coordinator, role="coordinator"),
-                ProgramStaff(program=program, user=reviewer_kz, role="reviewer"),
-                ProgramStaff(program=program, user=reviewer_kg, role="reviewer"),
-            ]
-        )
-        for schac, count in (quotas or {}).items():
-            home = {"vku.edu.kz": kz, "nsu.ru": ru, "knu.kg": kg}[schac]
-            program.quotas.append(ProgramQuota(institution=home, seats=count))
-        ids = {}
-        for key, home, citizenship, locale in (
-            ("aru", kz, "KZ", "kk"),
-            ("ivan", ru, "RU", "ru"),
-            ("aibek", kg, "KG", "ky"),
-        ):
-            student = factories.user(email=f"{key}@example.org", locale=locale)
-            factories.complete_profile(student, home_institution=home, citizenship=citizenship)
-            application = Application(
-                student=student,
-                program=program,
-                answers={},
-                state="submitted",
-                submitted_at=utcnow(),
-                motivation="Because.",
-            )
-            db.session.add(application)
-            db.session.commit()
-            ids[key] = application.id
-        db.session.commit()
-        _ = other_coordinator
-        return program.id, ids
-
-
-def state_of(app, application_id):
-    with app.app_context():
-        return db.session.get(Application, application_id).state
-
-
-def mails_to(app, email):
-    with app.app_context():
-        return db.session.scalars(
-            sa.select(OutgoingMail.subject).where(OutgoingMail.recipient == email)
-        ).all()
 
 
 def test_review_then_accept_best_then_promote_after_withdrawal(app, browser, other_browser):
@@ -131,12 +69,13 @@ def test_review_then_accept_best_then_promote_after_withdrawal(app, browser, oth
         scores = {k: db.session.get(Application, ids[k]).score for k in ids}
     assert scores == {"aru": Decimal("80.00"), "ivan": Decimal("60.00"), "aibek": Decimal("60.00")}
     # Preview, then accept the best one and waitlist the next two, in one step.
-    preview = browser.get(f"/staff/programs/{program_id}/decide?accept=3&waitlist=2")
+    url = f"/staff/programs/{program_id}/decide"
+    preview = browser.get(f"{url}?accept=3&waitlist=2")
     text = preview.get_data(as_text=True)
     assert "BOKEIKHANOV" in text and "Subject" in text
-    response = browser.post(
-        f"/staff/programs/{program_id}/decide", {"accept": "3", "waitlist": "2", "confirm": "y"}
-    )
+    assert "seat 1 of 1" in text
+    [form] = [f for f in forms_on(app, text, url) if f.action == url and "plan" in f.key]
+    response = post_as_served(browser, form, confirm="y")
     assert response.status_code == 302
     assert state_of(app, ids["aru"]) == "accepted"  # only one seat: the best
     assert state_of(app, ids["ivan"]) == "waitlisted"  # earlier submission wins the tie
@@ -372,7 +311,7 @@ def test_dashboard_shows_charts_and_numbers(app, browser):
     response = browser.get("/staff/dashboard")
     text = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert text.count("<svg") == 4
+    assert text.count('class="chart-svg"') == 4
     assert "Kazakhstan" in text and "Kyrgyzstan" in text and "Submitted" in text
     assert "1 of 1 free" in text
     other = Browser(app.test_client())
@@ -393,12 +332,18 @@ def test_bulk_decision_previews_then_applies_within_seats(app, browser):
     assert preview.status_code == 200
     assert "Subject" in preview.get_data(as_text=True)
     assert {state_of(app, i) for i in ids.values()} == {"submitted"}  # nothing changed yet
-    applied = browser.post(f"/staff/programs/{program_id}/bulk", {**chosen, "confirm": "y"})
+    # A confirmation that never saw a preview is shown the preview, and changes nothing.
+    unseen = browser.post(f"/staff/programs/{program_id}/bulk", {**chosen, "confirm": "y"})
+    assert unseen.status_code == 200 and "What will happen" in unseen.get_data(as_text=True)
+    assert {state_of(app, i) for i in ids.values()} == {"submitted"}
+    url = f"/staff/programs/{program_id}/bulk"
+    [form] = [f for f in forms_on(app, preview.get_data(as_text=True), url) if f.action == url]
+    applied = post_as_served(browser, form)
     assert applied.status_code == 302
     states = sorted(state_of(app, i) for i in ids.values())
-    assert states == ["accepted", "accepted", "submitted"]  # two seats, the third refused
+    assert states == ["accepted", "accepted", "submitted"]  # two seats, the third stays
     text = browser.get(applied.headers["Location"]).get_data(as_text=True)
-    assert "No seat is left" in text
+    assert "2 decisions saved" in text and "1 of the selected applications stayed" in text
 
 
 def test_bulk_decision_ignores_other_programmes_applications(app, browser):

@@ -22,6 +22,7 @@ from portal.programs.models import (
     RubricCriterion,
 )
 from tests import factories
+from tests.security.form_discovery import as_served, forms_on, post_as_served
 
 
 @pytest.fixture
@@ -647,3 +648,53 @@ def test_edit_of_a_factory_programme_keeps_everything(app, coordinator, world):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Why us?" in text
+
+
+def test_the_edit_page_posted_back_untouched_saves_and_keeps_the_quotas(app, coordinator, world):
+    response = create(
+        coordinator,
+        world,
+        **{"quotas-0-institution": str(world.nsu), "quotas-0-seats": "2"},
+    )
+    assert response.status_code == 302
+    program = program_by_slug(app, "altai-summer")
+    url = f"/staff/programs/{program.id}/edit"
+    page = coordinator.get(url).get_data(as_text=True)
+    [form] = [f for f in forms_on(app, page, url) if f.action == url]
+    # The page adds blank quota, question and criterion rows; their "—" and defaults go too.
+    sent = dict(as_served(form))
+    assert sent["quotas-1-institution"] == "" and sent["quotas-1-seats"] == ""
+    saved = post_as_served(coordinator, form)
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with app.app_context():
+        quotas = db.session.execute(sa.select(ProgramQuota.institution_id, ProgramQuota.seats))
+        assert [tuple(q) for q in quotas] == [(world.nsu, 2)]
+
+
+def test_a_blank_row_is_ignored_whatever_value_its_empty_choice_posts(app, coordinator, world):
+    # A page opened before the empty choice posted "" still sends "0" for "—".
+    response = create(
+        coordinator,
+        world,
+        **{
+            "quotas-0-institution": "0",
+            "quotas-0-seats": "",
+            "quotas-1-institution": str(world.knu),
+            "quotas-1-seats": "1",
+            "quotas-2-institution": "0",
+            "quotas-2-seats": " ",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        quotas = db.session.execute(sa.select(ProgramQuota.institution_id, ProgramQuota.seats))
+        assert [tuple(q) for q in quotas] == [(world.knu, 1)]
+    # A row with seats but no university is not blank: it is refused beside the field.
+    refused = create(
+        coordinator,
+        world,
+        slug="another",
+        **{"quotas-0-institution": "0", "quotas-0-seats": "3"},
+    )
+    assert refused.status_code == 422
+    assert "Please choose a university from the list." in refused.get_data(as_text=True)

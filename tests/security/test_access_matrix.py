@@ -24,7 +24,7 @@ from tests.security.security_world import (
 )
 
 # Endpoints that serve files of the framework, not of the portal.
-NOT_OURS = {"static", "bootstrap.static"}
+NOT_OURS = {"static"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Go:
 
 LOGIN = Go("/account/login")
 HOME = Go("/")
+STAFF_HOME = Go("/home")
 Who = Callable[[str], frozenset[str]]
 Expect = int | Go | Callable[[str, str], "int | Go"]
 
@@ -77,6 +78,13 @@ RUNS_IT = ("coordinator", "admin")  # who runs the student's programme
 
 def _anonymous_only(role: str, _state: str) -> int | Go:
     return 200 if role == "anonymous" else HOME
+
+
+def _login_form(role: str, _state: str) -> int | Go:
+    # Someone already logged in goes where a login lands them: staff to what waits for them.
+    if role == "anonymous":
+        return 200
+    return HOME if role in STUDENTS else STAFF_HOME
 
 
 def _draft_or_detail(_role: str, state: str) -> int | Go:
@@ -129,6 +137,8 @@ def _sending_partner_is_told_no(role: str, state: str) -> int | Go | None:
 TABLE: dict[str, Rule] = {
     # Public pages and the account forms: nothing of anyone's is behind them.
     "main.index": PUBLIC,
+    # What waits for each member of staff: counts of their own lists, nobody's names.
+    "main.home": Rule(get=always(*REVIEWERS, *PARTNERS, *COORDINATORS, "admin")),
     "health.healthz": PUBLIC,
     "programs.catalogue": PUBLIC,
     "programs.detail": PUBLIC,
@@ -137,7 +147,7 @@ TABLE: dict[str, Rule] = {
     "auth.resend": PUBLIC_FORM,
     "auth.reset": PUBLIC_FORM,  # the link is the key; the page shows no address
     "auth.register": Rule(get=always(*EVERYONE), post=always(*EVERYONE), ok=_anonymous_only),
-    "auth.login": Rule(get=always(*EVERYONE), post=always(*EVERYONE), ok=_anonymous_only),
+    "auth.login": Rule(get=always(*EVERYONE), post=always(*EVERYONE), ok=_login_form),
     "auth.verify": Rule(
         get=always(*EVERYONE),
         ok=lambda role, _s: LOGIN if role == "anonymous" else HOME,

@@ -21,6 +21,7 @@ from portal.programs.models import ProgramStaff, RubricCriterion
 from portal.reviews.models import Review
 from tests import factories
 from tests.conftest import Browser
+from tests.security.form_discovery import forms_on, post_as_served
 
 HUGE_NUMBER = "9" * 400
 
@@ -135,16 +136,19 @@ def test_bulk_decisions_refuse_ids_no_page_wrote(app, staff, ids):
     assert response.status_code == 400
 
 
+def _bulk_preview_form(app, browser, program_id, application_id):
+    """Ask for the bulk preview of a rejection and return its form, as served."""
+    url = f"/staff/programs/{program_id}/bulk"
+    preview = browser.post(url, {"target": "rejected", "ids": [str(application_id)]})
+    [form] = [f for f in forms_on(app, preview.get_data(as_text=True), url) if f.action == url]
+    return form
+
+
 def test_a_bulk_reason_is_cleaned_like_every_other_reason(app, staff):
     browser = _as(app, "coord@vku.edu.kz")
-    response = browser.post(
-        f"/staff/programs/{staff['program_id']}/bulk",
-        {
-            "target": "rejected",
-            "ids": [str(staff["application_id"])],
-            "confirm": "y",
-            "reason": " No\x00 seats\u202e left\r\nsorry ",
-        },
+    form = _bulk_preview_form(app, browser, staff["program_id"], staff["application_id"])
+    response = post_as_served(
+        browser, form, reason=" No\x00 seats\u202e left\r\nsorry ", note="\u202eforged\x00"
     )
     assert response.status_code == 302
     with app.app_context():
@@ -152,21 +156,18 @@ def test_a_bulk_reason_is_cleaned_like_every_other_reason(app, staff):
             sa.select(ApplicationEvent).where(ApplicationEvent.to_state == "rejected")
         )
         assert event.reason == "No seats left\nsorry"
+        assert event.note == "forged"
 
 
 def test_a_bulk_reason_too_long_is_refused_with_a_message_not_cut(app, staff):
     browser = _as(app, "coord@vku.edu.kz")
-    response = browser.post(
-        f"/staff/programs/{staff['program_id']}/bulk",
-        {
-            "target": "rejected",
-            "ids": [str(staff["application_id"])],
-            "confirm": "y",
-            "reason": "x" * 2001,
-        },
-        follow_redirects=True,
-    )
-    assert "cannot be longer than 2000 characters" in response.get_data(as_text=True)
+    form = _bulk_preview_form(app, browser, staff["program_id"], staff["application_id"])
+    response = post_as_served(browser, form, reason="x" * 2001)
+    assert response.status_code == 422  # the preview again, the message beside the field
+    page = lxml.html.fromstring(response.get_data(as_text=True))
+    assert "cannot be longer than 2000 characters" in page.get_element_by_id(
+        "reason-error"
+    ).text_content()
     with app.app_context():
         assert db.session.get(Application, staff["application_id"]).state == "submitted"
 

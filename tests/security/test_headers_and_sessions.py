@@ -40,7 +40,7 @@ def pages(app):
         factories.program(factories.institution(schac="vku.edu.kz"), slug="summer")
     return [
         "/",
-        "/programs/",
+        "/programs",
         "/programs/summer",
         "/account/login",
         "/no-such-page",
