@@ -135,13 +135,16 @@ def can_see_nomination(nomination: Nomination, user: User | None = None) -> bool
 
 
 def can_answer_nomination(nomination: Nomination, user: User | None = None) -> bool:
-    """Tell whether the user answers for the receiving university and may do so now."""
+    """Tell whether the user answers for the receiving university and may do so now.
+
+    Now: a first answer, or a change the nomination still allows (Nomination.open_answers).
+    """
     user = user or current_user
     return (
         user.is_authenticated
         and user.role == Role.PARTNER
         and user.institution_id == nomination.receiving_hei_id
-        and nomination.answer == "pending"
+        and bool(nomination.open_answers())
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,9 +20,13 @@ from flask_sqlalchemy.pagination import Pagination
 from portal.applications.models import Application
 from portal.applications.states import State
 from portal.auth.models import User
+from portal.db import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
+from portal.nominations.models import Nomination
+from portal.offers.models import Offer, OfferStatus
 from portal.profiles.models import LanguageSkill, StudentProfile
+from portal.profiles.queries import shares_national_id_clause
 from portal.programs.eligibility import is_eligible
 from portal.programs.models import Program
 from portal.reference.levels import CEFR_LEVELS, NATIVE
@@ -31,6 +36,10 @@ SORTS = ("score", "submitted", "submitted_desc", "name")
 # States staff see: every state but draft (a draft is the student's own business).
 STAFF_STATES = tuple(s for s in State if s != State.DRAFT)
 MAX_SEARCH_WORDS = 8
+# An offer whose answer is due within this many days is "due soon" on the staff home page;
+# the queue filters by it and by a shorter span.
+ANSWER_DUE_SOON_DAYS = 7
+ANSWER_DUE_DAYS = (3, ANSWER_DUE_SOON_DAYS)
 
 
 @dataclass
@@ -44,6 +53,8 @@ class QueueFilters:
     score_min: Decimal | None = None
     score_max: Decimal | None = None
     reviewer_id: int | None = None
+    answer_due_days: int | None = None  # offers whose answer is due within that many days
+    nominated: str = ""  # "yes", "no" or "" (both)
     q: str = ""
     sort: str = "score"
 
@@ -145,6 +156,30 @@ def eligibility_clause() -> sa.ColumnElement[bool]:
     return sa.and_(level_ok, gpa_ok, language_ok, citizenship_ok)
 
 
+def answer_due_clause(before: datetime) -> sa.ColumnElement[bool]:
+    """SQL: the application is offered and its standing letter awaits an answer due before then.
+
+    A deadline already passed counts too: the offer expires only when the job or a reader
+    gets to it, and until then it still waits on the coordinator's list.
+    """
+    return sa.and_(
+        Application.state == State.OFFERED,
+        sa.exists(
+            sa.select(Offer.id).where(
+                Offer.application_id == Application.id,
+                Offer.status == OfferStatus.VALID,
+                Offer.response.is_(None),
+                Offer.response_deadline <= before,
+            )
+        ),
+    )
+
+
+def nominated_clause() -> sa.ColumnElement[bool]:
+    """SQL: the application has a nomination (whatever the partner answered)."""
+    return sa.exists(sa.select(Nomination.id).where(Nomination.application_id == Application.id))
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -229,6 +264,14 @@ def queue_query(
                 )
             )
         )
+    if filters.answer_due_days is not None:
+        query = query.where(
+            answer_due_clause(utcnow() + timedelta(days=filters.answer_due_days))
+        )
+    if filters.nominated == "yes":
+        query = query.where(nominated_clause())
+    elif filters.nominated == "no":
+        query = query.where(sa.not_(nominated_clause()))
     found = search_clause(filters.q)
     if found is not None:
         query = query.where(found)
@@ -294,6 +337,10 @@ def load_page(query: sa.Select[tuple[Application]], page: int, per_page: int) ->
             so.contains_eager(Application.student)
             .contains_eager(User.profile)
             .selectinload(StudentProfile.languages),
+            # In the page's own select: a marker for one person with two accounts.
+            so.contains_eager(Application.student)
+            .contains_eager(User.profile)
+            .with_expression(StudentProfile.shares_national_id, shares_national_id_clause()),
         ),
         page=page,
         per_page=per_page,

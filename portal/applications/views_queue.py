@@ -15,12 +15,15 @@ from flask import (
     stream_with_context,
 )
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from wtforms import DecimalField, SearchField, SelectField, SelectMultipleField
 from wtforms.validators import Length, NumberRange, Optional, StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.access import can_manage_program, load_or_404, managed_program_ids, role_required
 from portal.applications import exports
 from portal.applications.queue import (
+    ANSWER_DUE_DAYS,
     STAFF_STATES,
     QueueFilters,
     filter_choices,
@@ -48,6 +51,8 @@ FILTER_NAMES = (
     "score_min",
     "score_max",
     "reviewer",
+    "due",
+    "nominated",
     "sort",
 )
 SORT_LABELS = {
@@ -65,6 +70,13 @@ def _finite(form: Any, field: Any) -> None:
         raise StopValidation(_l("Please enter a number."))
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes: the same query string as a multiple select, no Ctrl-click."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class QueueForm(KopirForm):
     """Narrow the queue down (a GET form: nothing changes, so no CSRF token)."""
 
@@ -79,7 +91,7 @@ class QueueForm(KopirForm):
         validators=[Optional(), Length(max=100)],
         filters=[clean_text],
     )
-    state = SelectMultipleField(_l("State"), choices=[], validators=[Optional()])
+    state = CheckboxesField(_l("State"), choices=[], validators=[Optional()])
     citizenship = SelectField(_l("Citizenship"), choices=[], default="")
     home = SelectField(_l("Home institution"), choices=[], default="")
     eligible = SelectField(
@@ -94,6 +106,20 @@ class QueueForm(KopirForm):
         _l("Score to"), validators=[Optional(), _finite, NumberRange(min=0, max=100)]
     )
     reviewer = SelectField(_l("Reviewer"), choices=[], default="")
+    due = SelectField(
+        _l("Answer to the offer due"),
+        choices=[("", "—")]
+        + [
+            (str(days), lazy_ngettext("within %(num)d day", "within %(num)d days", days))
+            for days in ANSWER_DUE_DAYS
+        ],
+        default="",
+    )
+    nominated = SelectField(
+        _l("Nomination"),
+        choices=[("", "—"), ("yes", _l("Nominated")), ("no", _l("Not nominated yet"))],
+        default="",
+    )
     sort = SelectField(_l("Sort by"), choices=[], default="score")
 
 
@@ -156,6 +182,11 @@ def _filters(form: QueueForm) -> tuple[QueueFilters, dict[str, Any]]:
     if _ok(form.reviewer) and form.reviewer.data:
         filters.reviewer_id = int(form.reviewer.data)
         args["reviewer"] = form.reviewer.data
+    if _ok(form.due) and form.due.data:
+        filters.answer_due_days = int(form.due.data)
+        args["due"] = form.due.data
+    if _ok(form.nominated) and form.nominated.data:
+        filters.nominated = args["nominated"] = form.nominated.data
     if _ok(form.sort) and form.sort.data in SORT_LABELS:
         filters.sort = form.sort.data
         if filters.sort != "score":

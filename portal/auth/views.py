@@ -27,6 +27,7 @@ from portal.auth.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from portal.auth.models import STAFF_ROLES, User
 from portal.extensions import db, limiter, login_manager
 from portal.i18n import current_locale
 
@@ -56,6 +57,11 @@ def safe_next(target: str | None, fallback: str = "main.index") -> str:
         ):
             return target
     return url_for(fallback)
+
+
+def landing(user: User) -> str:
+    """Return the endpoint a user lands on after logging in: staff see what waits for them."""
+    return "main.home" if user.role in STAFF_ROLES else "main.index"
 
 
 def _login_limit() -> str:
@@ -121,7 +127,7 @@ def resend() -> str | Response:
 def login() -> str | Response:
     """Log in with e-mail and password."""
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next"), landing(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
         if throttle.locked(form.email.data):
@@ -135,7 +141,7 @@ def login() -> str | Response:
             user.mark_login()
             if not user.locale:
                 user.locale = current_locale()
-            return redirect(safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), landing(user)))
         throttle.record_failure(form.email.data)
         form.password.errors.append(_("The e-mail or the password is wrong."))
     return render_template("auth/login.html", form=form)

@@ -464,3 +464,57 @@ def test_sql_eligibility_agrees_with_the_python_rules(app, ctx):
     ineligible = set(db.session.scalars(queue_query(QueueFilters(eligible="no"), None)))
     assert {a.id for a in eligible} == expected
     assert {a.id for a in ineligible} == {a.id for a in applications} - expected
+
+
+def _search_form(response):
+    import lxml.html
+
+    assert response.status_code == 200
+    page = lxml.html.fromstring(response.get_data(as_text=True))
+    [form] = page.xpath("//form[@role='search']")
+    return page, form
+
+
+def test_state_filter_is_checkboxes_that_send_the_same_query(browser, queue):
+    """Ticking states with a mouse, a finger or the space bar sends state=…&state=…, as before."""
+    from urllib.parse import urlencode
+
+    from portal.applications.queue import STAFF_STATES
+
+    login(browser, "coord-a@example.kz")
+    url = f"/staff/programs/{queue.program_id}/queue"
+    _page, form = _search_form(browser.get(url))
+    assert not form.xpath(".//select[@multiple]")
+    boxes = form.xpath(".//input[@type='checkbox' and @name='state']")
+    assert [box.get("value") for box in boxes] == [s.value for s in STAFF_STATES]
+    # Each box has a label of its own, inside a fieldset named by its legend.
+    for box in boxes:
+        assert form.xpath(f".//label[@for='{box.get('id')}']"), box.get("value")
+    assert form.xpath(".//fieldset/legend[normalize-space()='State']")
+    for box in boxes:
+        box.checked = box.get("value") in ("submitted", "accepted")
+    sent = urlencode([(k, v) for k, v in form.form_values()])
+    assert "state=submitted&state=accepted" in sent
+    response = browser.get(f"{url}?{sent}")
+    assert latin_names(response) == [ALIKHAN, BAKYT]
+    _page, form = _search_form(response)
+    ticked = form.xpath(".//input[@name='state' and @checked]/@value")
+    assert ticked == ["submitted", "accepted"]
+
+
+def test_every_row_says_its_state_beside_the_name_for_phones(browser, queue):
+    """On a phone the state column is hidden, so the name cell carries the state as a badge."""
+    login(browser, "admin@example.kz")
+    page, _form = _search_form(browser.get("/staff/queue"))
+    rows = page.xpath("//table[contains(@class, 'queue-table')]/tbody/tr")
+    assert len(rows) == 4
+    for row in rows:
+        [cell] = row.xpath("./td[contains(@class, 'applicant')]")
+        badge = cell.xpath(".//*[contains(@class, 'd-md-none')]//span[contains(@class, 'badge')]")
+        assert badge and badge[0].text_content().strip() in (
+            "Submitted",
+            "Under review",
+            "Accepted",
+        )
+        # The programme too, where the cross-programme queue hides its column on a phone.
+        assert cell.xpath(".//*[contains(@class, 'd-md-none')]//div[contains(., 'Programme')]")
