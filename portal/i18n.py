@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import functools
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel.dates import get_timezone_location
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
     format_currency,
     format_date,
     format_datetime,
     format_decimal,
+    format_percent,
     format_time,
     get_locale,
     gettext,
@@ -20,8 +24,16 @@ from flask_login import current_user
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша", "ky": "Кыргызча"}
 
-# BCP 47 tags for the <html lang> attribute and EWP's xml:lang of native-script names.
-SCRIPT_TAGS = {"kk": "kk-Cyrl", "ru": "ru-Cyrl", "ky": "ky-Cyrl"}
+# BCP 47 tags for the <html lang> attribute and EWP's xml:lang of native-script names (by the
+# codes of portal.identity.NAME_ALPHABETS: another Cyrillic or the Latin alphabet, language
+# undetermined).
+SCRIPT_TAGS = {
+    "kk": "kk-Cyrl",
+    "ru": "ru-Cyrl",
+    "ky": "ky-Cyrl",
+    "cyrl": "und-Cyrl",
+    "latn": "und-Latn",
+}
 
 
 def supported() -> tuple[str, ...]:
@@ -52,13 +64,18 @@ def select_locale() -> str:
 _ZONES = frozenset(available_timezones())
 
 
-def select_timezone() -> str:
-    """Pick the viewer's time zone: the browser's (a cookie our script sets), else UTC."""
+def browser_timezone() -> str | None:
+    """Return the time zone the viewer's browser reported (a cookie our script sets), or None."""
     if has_request_context():
         zone = unquote(request.cookies.get("tz", ""))
         if zone in _ZONES:
             return zone
-    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    return None
+
+
+def select_timezone() -> str:
+    """Pick the viewer's time zone: the browser's, else the configured default (UTC)."""
+    return browser_timezone() or current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
 def current_locale() -> str:
@@ -82,22 +99,90 @@ def _wall_clock(local: datetime) -> str:
     )
 
 
-def when(value: datetime) -> str:
-    """Format an aware datetime in the viewer's time zone, to the minute."""
-    return _wall_clock(value.astimezone(ZoneInfo(select_timezone())))
+def number(value: int | float | Decimal | None, places: int | None = None) -> str:
+    """Write a number the way the page's language does: its decimal sign and digit groups.
+
+    Without places, trailing zeros go (3.40 -> "3,4" in Russian) and at most two decimals stay;
+    with places, exactly that many decimals are written.
+    """
+    if value is None:
+        return "—"
+    if places is None:
+        return format_decimal(value, "#,##0.##")
+    return format_decimal(value, "#,##0" + ("." + "0" * places if places else ""))
+
+
+def percent(value: int | float | Decimal | None) -> str:
+    """Write a whole percentage given on 0–100 the way the page's language does ("45 %" in ru)."""
+    if value is None:
+        return "—"
+    return format_percent(Decimal(str(value)) / 100)
+
+
+def _utc_offset(offset: timedelta | None) -> str:
+    """Write an offset from UTC short: UTC+5, UTC+5:30, UTC−3 (a true minus, which never wraps)."""
+    minutes = int((offset or timedelta()).total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    sign = "+" if minutes > 0 else "\u2212"
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _city(zone: str, locale: str) -> str | None:
+    """Return the city CLDR names a zone by in a language; None for zones that are only offsets."""
+    if "/" not in zone or zone.startswith("Etc/"):
+        return None
+    try:
+        return get_timezone_location(ZoneInfo(zone), locale=locale, return_city=True)
+    except (LookupError, ValueError):
+        # Babel names a zone CLDR lacks after its id; should it refuse one instead, do the same.
+        return zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def zone_label(
+    zone: str, at: datetime | None = None, locale: str | None = None, *, inline: bool = False
+) -> str:
+    """Name a time zone by its city in the user's language and its offset: "Алматы (UTC+5)".
+
+    The offset is the one in force at the moment given (now by default), so a summer deadline
+    in a zone with daylight saving time shows its summer offset. Inline gives "Алматы, UTC+5",
+    to stand in brackets after a time.
+    """
+    moment = (at or datetime.now(UTC)).astimezone(ZoneInfo(zone))
+    offset = _utc_offset(moment.utcoffset())
+    city = _city(zone, locale or current_locale())
+    if city is None:
+        return offset
+    return f"{city}, {offset}" if inline else f"{city} ({offset})"
+
+
+def when(value: datetime, fallback: str | None = None) -> str:
+    """Format an aware datetime in the viewer's time zone, to the minute.
+
+    Until the browser has told its zone, a time that belongs to a programme shows in the
+    programme's zone (the fallback), and any other in the default zone, named; never silently
+    in UTC.
+    """
+    zone = browser_timezone()
+    if zone is None:
+        # Without the browser's zone every time is named: the programme's, else the default.
+        return in_zone(value, fallback or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return _wall_clock(value.astimezone(ZoneInfo(zone)))
 
 
 def in_zone(value: datetime, zone: str) -> str:
-    """Format an aware datetime as wall-clock time in a time zone, with the zone's name."""
+    """Format an aware datetime as wall-clock time in a time zone, named by city and offset."""
     local = value.astimezone(ZoneInfo(zone))
-    return f"{_wall_clock(local)} ({zone}, UTC{local:%z})"
+    return f"{_wall_clock(local)} ({zone_label(zone, value, inline=True)})"
 
 
 def filesize(size: int) -> str:
     """Write a file size in KB or MB, the way the user's language writes numbers and units."""
     if size >= 1024 * 1024:
-        return gettext("%(size)s MB", size=format_decimal(round(size / 1024 / 1024, 1)))
-    return gettext("%(size)s KB", size=format_decimal(round(size / 1024, 1)))
+        return gettext("%(size)s MB", size=number(round(size / 1024 / 1024, 1)))
+    return gettext("%(size)s KB", size=number(round(size / 1024, 1)))
 
 
 def init_app(app: Flask) -> None:
@@ -127,7 +212,11 @@ def init_app(app: Flask) -> None:
         return {
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "current_locale": current_locale,
-            "viewer_timezone": select_timezone,
+            # The zone unmarked times are shown in, as people read it ("Бишкек (UTC+6)");
+            # compare zones with browser_timezone(), which is None until the browser has told.
+            "viewer_timezone": lambda: zone_label(select_timezone()),
+            "browser_timezone": browser_timezone,
+            "zone_label": zone_label,
             "language_label": language_label,
             "country_label": country_label,
             "isced_label": isced_label,
@@ -140,6 +229,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["filesize"] = filesize
 
     app.jinja_env.filters["in_zone"] = in_zone
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if isinstance(value, date) else ""

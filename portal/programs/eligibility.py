@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from portal.i18n import current_locale
+from portal.i18n import current_locale, number
 from portal.profiles.models import StudentProfile
 from portal.programs.models import Program
 from portal.reference import EQF_LEVELS, cefr_at_least, country_name, language_name
@@ -58,7 +57,7 @@ def check_eligibility(program: Program, profile: StudentProfile | None) -> list[
     if program.min_gpa is not None:
         gpa = profile.gpa_normalized if profile else None
         minimum = Decimal(program.min_gpa)
-        shown_min = format_decimal(minimum, "#,##0.#")
+        shown_min = number(minimum)
         if gpa is None:
             checks.append(
                 Check(
@@ -78,7 +77,7 @@ def check_eligibility(program: Program, profile: StudentProfile | None) -> list[
                     _(
                         "Grades: at least %(min)s of 100 required; yours is %(yours)s of 100.",
                         min=shown_min,
-                        yours=format_decimal(gpa, "#,##0.#"),
+                        yours=number(gpa),
                     ),
                 )
             )
