@@ -62,14 +62,40 @@ def create_user(role: str, email: str, schac: str | None, password: str | None) 
 
 
 @cli.command("seed-demo")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=5000,
+    show_default=True,
+    envvar="FLASK_RUN_PORT",
+    help="The port `flask run` serves the demo on, for links when BASE_URL is not set.",
+)
+@click.option(
+    "--base-url",
+    help="The portal's address in the demo's letters and e-mails "
+    "(default: BASE_URL, else http://127.0.0.1:PORT).",
+)
 @with_appcontext
-def seed_demo() -> None:
+def seed_demo(port: int, base_url: str | None) -> None:
     """Load demo institutions, programmes and one account per role (idempotent)."""
+    from flask import current_app
+
     from portal.demo import seed
 
-    for line in seed():
-        click.echo(line)
-    db.session.commit()
+    base_url = base_url or current_app.config.get("BASE_URL") or f"http://127.0.0.1:{port}"
+    if not base_url.startswith(("https://", "http://")):
+        raise click.BadParameter(
+            "give an address such as http://127.0.0.1:8000", param_hint="--base-url"
+        )
+    # Letters' QR codes and the e-mails queued here link to where the demo is served.
+    configured = current_app.config.get("BASE_URL")
+    current_app.config["BASE_URL"] = base_url
+    try:
+        for line in seed():
+            click.echo(line)
+        db.session.commit()
+    finally:
+        current_app.config["BASE_URL"] = configured
 
 
 @cli.command("send-mail")

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import io
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+from werkzeug.security import generate_password_hash
 
 from portal.applications.models import Application
-from portal.applications.services import snapshot_profile
-from portal.applications.states import Actor, State, transition
-from portal.auth.models import Role, User
+from portal.applications.states import State
+from portal.auth.models import Role, User, new_session_key
 from portal.db import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
@@ -529,142 +536,229 @@ RUBRIC = [
     ({"en": "Language skills", "ru": "Знание языков", "kk": "Тіл білу", "ky": "Тил билүү"}, 1),
 ]
 
+@functools.cache
+def _demo_password_hash() -> str:
+    return generate_password_hash(DEMO_PASSWORD)
+
+
+def _set_demo_password(user: User) -> None:
+    """Give an account the published demo password, hashed once (scrypt takes half a second)."""
+    user.password_hash = _demo_password_hash()
+    user.session_key = new_session_key()
+
+
+@dataclass(frozen=True)
+class DemoStudent:
+    """A demo student, consistent with the rules a real profile is checked against."""
+
+    email: str
+    locale: str
+    citizenship: str
+    home: str  # SCHAC code of the home university
+    native: tuple[str, str]  # given names, family name
+    latin: tuple[str, str]  # as in the passport
+    gender: int  # ISO 5218
+    birth_date: date
+    # IIN (KZ) and PIN (KG) encode the birth date and sex, and an IIN and a SNILS have a check
+    # digit: tests/core/test_demo.py checks each against the profile.
+    national_id: str
+    passport: str
+    phone: str
+    faculty: str
+    level: int  # EQF
+    isced: str
+    year: int
+    gpa: str
+    scale: str
+    languages: tuple[tuple[str, str], ...]
+
+
 # Applicants from the three countries, so the coordinator's queue has something to decide.
 APPLICANTS = [
-    (
-        "aigerim@kopir.demo",
-        "kk",
-        "KZ",
-        "vku.edu.kz",
-        ("Айгерім", "Сейітқалиева"),
-        ("AIGERIM", "SEITKALIYEVA"),
-        2,
-        "3.65",
-        "kz4",
+    DemoStudent(
+        "aigerim@kopir.demo", "kk", "KZ", "vku.edu.kz", ("Айгерім", "Сейітқалиева"),
+        ("AIGERIM", "SEITKALIYEVA"), 2, date(2005, 3, 14), "050314603179", "N14523687",
+        "+77054718263", "Faculty of Natural Sciences and Geography", 6, "052", 3, "3.65", "kz4",
+        (("kk", "native"), ("ru", "C1"), ("en", "B2")),
     ),
-    (
-        "daniyar@kopir.demo",
-        "kk",
-        "KZ",
-        "ektu.kz",
-        ("Данияр", "Өміров"),
-        ("DANIYAR", "OMIROV"),
-        1,
-        "3.10",
-        "kz4",
+    DemoStudent(
+        "daniyar@kopir.demo", "kk", "KZ", "ektu.kz", ("Данияр", "Өміров"),
+        ("DANIYAR", "OMIROV"), 1, date(2004, 9, 27), "040927514525", "N09875214",
+        "+77772093518", "School of Earth Sciences", 6, "052", 4, "3.10", "kz4",
+        (("kk", "native"), ("ru", "C2"), ("en", "B1")),
     ),
-    (
-        "ivan@kopir.demo",
-        "ru",
-        "RU",
-        "nsu.ru",
-        ("Иван", "Щукин"),
-        ("IVAN", "SHCHUKIN"),
-        1,
-        "4.6",
-        "five",
+    DemoStudent(
+        "ivan@kopir.demo", "ru", "RU", "nsu.ru", ("Иван", "Щукин"),
+        ("IVAN", "SHCHUKIN"), 1, date(2005, 11, 2), "148-523-706 75", "758214936",
+        "+79134652817", "Faculty of Geology and Geophysics", 6, "052", 3, "4.6", "five",
+        (("ru", "native"), ("en", "B2")),
     ),
-    (
-        "olga@kopir.demo",
-        "ru",
-        "RU",
-        "nstu.ru",
-        ("Ольга", "Юрьева"),
-        ("OLGA", "IUREVA"),
-        2,
-        "4.2",
-        "five",
+    DemoStudent(
+        "olga@kopir.demo", "ru", "RU", "nstu.ru", ("Ольга", "Юрьева"),
+        ("OLGA", "IUREVA"), 2, date(2003, 6, 18), "163-907-452 83", "763109458",
+        "+79237184025", "Faculty of Mechanics and Technology", 7, "052", 1, "4.2", "five",
+        (("ru", "native"), ("en", "C1")),
     ),
-    (
-        "aibek@kopir.demo",
-        "ky",
-        "KG",
-        "knu.kg",
-        ("Айбек", "Үсөнов"),
-        ("AIBEK", "USONOV"),
-        1,
-        "88",
-        "hundred",
+    DemoStudent(
+        "aibek@kopir.demo", "ky", "KG", "knu.kg", ("Айбек", "Үсөнов"),
+        ("AIBEK", "USONOV"), 1, date(2004, 1, 30), "23001200400847", "AC2918364",
+        "+996555274913", "Faculty of Geography, Ecology and Tourism", 6, "052", 4, "88",
+        "hundred", (("ky", "native"), ("ru", "C1"), ("en", "B1")),
     ),
-    (
-        "nurzat@kopir.demo",
-        "ky",
-        "KG",
-        "auca.kg",
-        ("Нурзат", "Бөрүбаева"),
-        ("NURZAT", "BORUBAEVA"),
-        2,
-        "91",
-        "hundred",
+    DemoStudent(
+        "nurzat@kopir.demo", "ky", "KG", "auca.kg", ("Нурзат", "Бөрүбаева"),
+        ("NURZAT", "BORUBAEVA"), 2, date(2006, 8, 9), "10908200601293", "AC3407519",
+        "+996700318526", "Environmental Management and Sustainability", 6, "052", 2, "91",
+        "hundred", (("ky", "native"), ("ru", "C2"), ("en", "C1")),
     ),
 ]
 DEMO_APPLIED_TO = "altai-summer-school-geoecology"
+ALTAI_ANSWERS = {
+    "long": "Two summers of river sampling with my department: we measured turbidity and "
+    "heavy metals below a reservoir, upstream and downstream of a mine, and mapped them in QGIS.",
+    "choice": "yes",
+}
+ALTAI_MOTIVATION = (
+    "I want to study the glaciers of the Altai with people who have measured them for decades, "
+    "and to bring the methods home: the rivers of my region are fed by mountain glaciers too, "
+    "and my thesis needs field data that only a season in the mountains can give."
+)
 
 
-# Students who already accepted an offer of the Bishkek double degree: the coordinator can
-# nominate them, and the Bishkek partner can answer.
+# Master's students who already accepted an offer of the Bishkek double master's degree: the
+# coordinator can nominate them, and the Bishkek partner can answer.
 CONFIRMED_APPLICANTS = [
-    ("madina@kopir.demo", "kk", "KZ", "vku.edu.kz", ("Мадина", "Жұмабаева"),
-     ("MADINA", "ZHUMABAYEVA"), 2, "3.80", "kz4"),
-    ("sergei@kopir.demo", "ru", "RU", "nsu.ru", ("Сергей", "Волков"),
-     ("SERGEI", "VOLKOV"), 1, "4.6", "five"),
+    DemoStudent(
+        "madina@kopir.demo", "kk", "KZ", "vku.edu.kz", ("Мадина", "Жұмабаева"),
+        ("MADINA", "ZHUMABAYEVA"), 2, date(2002, 12, 5), "021205605289", "N11620473",
+        "+77015829364", "Faculty of Economics", 7, "031", 1, "3.80", "kz4",
+        (("kk", "native"), ("ru", "C2"), ("en", "B2")),
+    ),
+    DemoStudent(
+        "sergei@kopir.demo", "ru", "RU", "nsu.ru", ("Сергей", "Волков"),
+        ("SERGEI", "VOLKOV"), 1, date(2003, 2, 21), "157-284-391 93", "751946208",
+        "+79139057241", "Faculty of Economics", 7, "031", 1, "4.6", "five",
+        (("ru", "native"), ("en", "B1")),
+    ),
 ]
 DEMO_CONFIRMED_IN = "bishkek-double-degree-economics"
+BISHKEK_ANSWERS = {"short": "Small business and regional inequality along the Kazakh-Kyrgyz border"}
+BISHKEK_MOTIVATION = (
+    "I want to compare regional development in Central Asia and work on it at home: a year in "
+    "Bishkek, with its economists and its data on cross-border trade, would let me write a "
+    "thesis that both universities can supervise and that my region can use."
+)
+
+
+def _profile(person: DemoStudent, by_schac: dict[str, Institution]) -> StudentProfile:
+    from portal.reference import normalize_gpa
+
+    return StudentProfile(
+        native_given_names=person.native[0],
+        native_family_name=person.native[1],
+        native_name_lang=person.locale,
+        latin_given_names=person.latin[0],
+        latin_family_name=person.latin[1],
+        birth_date=person.birth_date,
+        gender=person.gender,
+        citizenship=person.citizenship,
+        national_id=person.national_id,
+        passport_number=person.passport,
+        phone=person.phone,
+        home_institution=by_schac[person.home],
+        faculty=person.faculty,
+        study_level=person.level,
+        isced_code=person.isced,
+        year_of_study=person.year,
+        gpa=Decimal(person.gpa),
+        gpa_scale=person.scale,
+        gpa_normalized=normalize_gpa(Decimal(person.gpa), person.scale),
+        languages=[LanguageSkill(language=lang, level=level) for lang, level in person.languages],
+    )
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """Return a one-page A4 PDF showing a few lines of text (Latin-1) in Helvetica."""
+
+    def literal(text: str) -> str:
+        text = text.encode("latin-1", "replace").decode("latin-1")
+        return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+    shown = " ".join(f"{literal(line)} '" for line in lines)
+    content = f"BT /F1 13 Tf 64 790 Td 20 TL {shown} ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _document(person: DemoStudent, kind: str, by_schac: dict[str, Institution]) -> FileStorage:
+    """Make the scan a demo student uploads for one required document kind."""
+    title = kind.replace("_", " ").capitalize()
+    pdf = _pdf(
+        [
+            f"{title}: {' '.join(person.latin)}",
+            by_schac[person.home].name("en"),
+            f"{person.faculty}, year {person.year}",
+            "Demo document of the Kopir portal: not a real one.",
+        ]
+    )
+    return FileStorage(io.BytesIO(pdf), filename=f"{kind}.pdf", content_type="application/pdf")
 
 
 def _seed_applicants(
     program: Program,
     by_schac: dict[str, Institution],
     users: dict[str, User],
-    applicants: list[tuple] = APPLICANTS,
-    motivation: str = "I want to study the glaciers of the Altai and bring the methods home. ",
+    applicants: list[DemoStudent],
+    motivation: str,
+    answers: dict[str, str],
 ) -> list[Application]:
-    from portal.reference import normalize_gpa
+    """Have each new demo student apply as a student does: the portal's own checks apply."""
+    from portal.applications.services import (
+        save_answers,
+        save_motivation,
+        start_application,
+        submit_application,
+    )
+    from portal.documents.services import store_document
 
     made = []
-    for email, locale, country, schac, native, latin, gender, gpa, scale in applicants:
-        if email in users:
+    for person in applicants:
+        if person.email in users:
             continue
-        student = User(email=email, role=Role.STUDENT, locale=locale, verified_at=utcnow())
-        student.set_password(DEMO_PASSWORD)
-        student.profile = StudentProfile(
-            native_given_names=native[0],
-            native_family_name=native[1],
-            native_name_lang=locale if locale in ("kk", "ru", "ky") else "ru",
-            latin_given_names=latin[0],
-            latin_family_name=latin[1],
-            birth_date=date(2003, 4, 12),
-            gender=gender,
-            citizenship=country,
-            national_id="",
-            passport_number="N0000000",
-            phone="+77010000000",
-            home_institution=by_schac[schac],
-            faculty="Natural Sciences",
-            study_level=6,
-            isced_code="052",
-            year_of_study=3,
-            gpa=Decimal(gpa),
-            gpa_scale=scale,
-            gpa_normalized=normalize_gpa(Decimal(gpa), scale),
-            languages=[
-                LanguageSkill(language="en", level="B2"),
-                LanguageSkill(language=locale, level="native"),
-            ],
+        student = User(
+            email=person.email, role=Role.STUDENT, locale=person.locale, verified_at=utcnow()
         )
+        _set_demo_password(student)
+        student.profile = _profile(person, by_schac)
         db.session.add(student)
-        users[email] = student
-        application = Application(
-            student=student,
-            program=program,
-            state=State.DRAFT,
-            answers={},
-            motivation=motivation * 4,
-        )
-        db.session.add(application)
-        db.session.flush()  # the e-mail the transition queues links to the application's id
-        application.profile_snapshot = snapshot_profile(student.profile)
-        transition(application, State.SUBMITTED, actor=Actor(role="student", user=student))
+        users[person.email] = student
+        application = start_application(student, program)
+        save_motivation(application, motivation)
+        save_answers(application, {str(q.id): answers[q.kind] for q in program.questions})
+        for kind in program.required_documents:
+            store_document(application, kind, _document(person, kind, by_schac))
+        db.session.flush()  # the e-mail the submission queues links to the application's id
+        # Refuses an incomplete or ineligible application, so the demo cannot contradict itself.
+        submit_application(application, actor=student)
         made.append(application)
     return made
 
@@ -679,11 +773,7 @@ def _seed_confirmed(
 
     coordinator = users["coordinator@kopir.demo"]
     made = _seed_applicants(
-        program,
-        by_schac,
-        users,
-        CONFIRMED_APPLICANTS,
-        "I want to compare regional development in Central Asia and work on it at home. ",
+        program, by_schac, users, CONFIRMED_APPLICANTS, BISHKEK_MOTIVATION, BISHKEK_ANSWERS
     )
     for application in made:
         decide(application, State.ACCEPTED, actor=coordinator)
@@ -692,10 +782,11 @@ def _seed_confirmed(
     return len(made)
 
 
-# Who signs the offer letters of each host: (name per letter language, title per language).
+# Who signs the offer letters of each host: (name per letter language, title per language). A
+# Cyrillic letter gives the name in the signatory's own Cyrillic spelling.
 SIGNATORIES = {
     "vku.edu.kz": (
-        {"en": "Aigul Serikkyzy", "kk": "Айгүл Серікқызы", "ru": "Айгуль Серикқызы"},
+        {"en": "Aigul Serikkyzy", "kk": "Айгүл Серікқызы", "ru": "Айгуль Серикқызы", "ky": "Айгүл Серікқызы"},
         {
             "en": "Director, International Office",
             "kk": "Халықаралық бөлімнің директоры",
@@ -704,7 +795,7 @@ SIGNATORIES = {
         },
     ),
     "nsu.ru": (
-        {"en": "Elena Sokolova", "ru": "Елена Соколова"},
+        {"en": "Elena Sokolova", "ru": "Елена Соколова", "kk": "Елена Соколова", "ky": "Елена Соколова"},
         {
             "en": "Vice-Rector for International Affairs",
             "ru": "Проректор по международной деятельности",
@@ -713,7 +804,7 @@ SIGNATORIES = {
         },
     ),
     "knu.kg": (
-        {"en": "Bakyt Toktogulov", "ky": "Бакыт Токтогулов", "ru": "Бакыт Токтогулов"},
+        {"en": "Bakyt Toktogulov", "ky": "Бакыт Токтогулов", "ru": "Бакыт Токтогулов", "kk": "Бакыт Токтогулов"},
         {
             "en": "Head of the International Office",
             "ky": "Эл аралык бөлүмдүн башчысы",
@@ -740,9 +831,29 @@ def _letter_templates(program: Program, schac: str) -> list[LetterTemplate]:
     ]
 
 
+def _demo_link() -> str | None:
+    """Return a link from the first e-mail the demo queued, if it queued any."""
+    from portal.mail import OutgoingMail
+
+    body = db.session.scalar(
+        sa.select(OutgoingMail.body_text)
+        .where(OutgoingMail.recipient.endswith("@kopir.demo"))
+        .order_by(OutgoingMail.id)
+        .limit(1)
+    )
+    match = re.search(r"https?://\S+", body or "")
+    return match.group(0) if match else None
+
+
+def _origin(link: str) -> str:
+    parts = urlsplit(link)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def seed(today: date | None = None) -> Iterator[str]:
     """Create what is missing of the demo data and describe what is there."""
     today = today or utcnow().date()
+    earlier = _demo_link()
     by_schac: dict[str, Institution] = {
         i.schac: i for i in db.session.scalars(sa.select(Institution))
     }
@@ -764,7 +875,7 @@ def seed(today: date | None = None) -> Iterator[str]:
                 # No language of their own yet: the first login keeps the one the visitor chose.
                 locale=None,
             )
-            user.set_password(DEMO_PASSWORD)
+            _set_demo_password(user)
             db.session.add(user)
             users[email] = user
         yield f"  {role.value:<12} {email:<26} password: {DEMO_PASSWORD}"
@@ -830,7 +941,9 @@ def seed(today: date | None = None) -> Iterator[str]:
     db.session.flush()
     applied_to = db.session.scalar(sa.select(Program).where(Program.slug == DEMO_APPLIED_TO))
     if applied_to is not None:
-        _seed_applicants(applied_to, by_schac, users)
+        _seed_applicants(
+            applied_to, by_schac, users, APPLICANTS, ALTAI_MOTIVATION, ALTAI_ANSWERS
+        )
         db.session.flush()
         yield f"  {len(APPLICANTS)} demo applicants (same password) applied to {DEMO_APPLIED_TO}"
     confirmed_in = db.session.scalar(sa.select(Program).where(Program.slug == DEMO_CONFIRMED_IN))
@@ -843,3 +956,11 @@ def seed(today: date | None = None) -> Iterator[str]:
         )
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Program))
     yield f"  {count} programmes, {len(by_schac)} institutions"
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    if earlier and base and not earlier.startswith(base + "/"):
+        # Letters keep their QR codes: data made for another address is not rewritten.
+        yield (
+            f"  Note: the demo data was made earlier for {_origin(earlier)}: its "
+            f"letters and e-mails link there, not to {base}. Empty the database and seed "
+            "again to remake them."
+        )

@@ -8,13 +8,16 @@ Without MAIL_SERVER, messages are written to instance/outbox/ as .eml files inst
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import smtplib
 import ssl
 import threading
 from datetime import datetime, timedelta
+from email.headerregistry import Address, AddressHeader, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,7 +34,93 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 
 _LINK = re.compile(r"https?://\S+")
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 _CLAIM_SECONDS = 120
+# RFC 2047: an encoded word is at most 75 characters, "=?utf-8?b?" and "?=" included.
+_ENCODED_WORD_MAX = 75
+_ENCODED_WORD_WRAPPER = len("=?utf-8?b??=")
+
+
+def _encoded_word(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode()).decode("ascii") + "?="
+
+
+def _payload_bytes(room: int) -> int:
+    """Return how many UTF-8 bytes one base64 encoded word may carry in `room` characters."""
+    return (min(room, _ENCODED_WORD_MAX) - _ENCODED_WORD_WRAPPER) // 4 * 3
+
+
+def _encoded_words(text: str, first_room: int, room: int) -> list[str]:
+    """Split text into encoded words of whole characters, spaces kept inside the words."""
+    words: list[str] = []
+    chunk = ""
+    size = 0
+    limit = _payload_bytes(first_room)
+    for char in text:
+        length = len(char.encode())
+        if chunk and size + length > limit:
+            words.append(_encoded_word(chunk))
+            chunk, size, limit = "", 0, _payload_bytes(room)
+        chunk += char
+        size += length
+    if chunk:
+        words.append(_encoded_word(chunk))
+    return words
+
+
+class MailPolicy(EmailPolicy):
+    """The modern e-mail policy, with non-ASCII headers encoded so that no space is lost.
+
+    Python's own folding (3.11) can put the space between two words outside the encoded words
+    it makes, where RFC 2047 says a reader drops it ("Алтай жазғы" arrives as "Алтайжазғы"),
+    and its parser keeps the space between two encoded words of a display name. So text is
+    encoded here: a subject as encoded words that carry their own spaces, split anywhere
+    between characters (the fold between them means nothing), a display name as one encoded
+    word, which every reader decodes the same way.
+    """
+
+    def fold(self, name: str, value: object) -> str:
+        """Fold a header for a text message."""
+        folded = self._encode(name, value)
+        return folded if folded is not None else super().fold(name, value)
+
+    def fold_binary(self, name: str, value: object) -> bytes:
+        """Fold a header for a message sent as bytes."""
+        folded = self._encode(name, value)
+        if folded is None:
+            return super().fold_binary(name, value)
+        # Only an address itself can still be non-ASCII, and only with SMTPUTF8 (utf8=True).
+        return folded.encode("utf-8" if self.utf8 else "ascii")
+
+    def _encode(self, name: str, value: object) -> str | None:
+        """Return the header encoded by hand, or None where the standard folding is right."""
+        text = str(value)
+        # ASCII that looks like an encoded word ("=?") would be decoded by the reader: encode it.
+        if text.isascii() and not (isinstance(value, UnstructuredHeader) and "=?" in text):
+            return None
+        maxlen = self.max_line_length or 78
+        if isinstance(value, UnstructuredHeader):
+            words = _encoded_words(text, maxlen - len(name) - 2, maxlen - 1)
+        elif isinstance(value, AddressHeader) and all(
+            not group.display_name for group in value.groups
+        ):
+            words = [_address(address) for address in value.addresses]
+            words = [word + "," for word in words[:-1]] + words[-1:]
+        else:
+            return None
+        if any(not word.isascii() for word in words) and not self.utf8:
+            return None  # a non-ASCII address needs SMTPUTF8; let the standard code say so
+        return f"{name}: " + f"{self.linesep} ".join(words) + self.linesep
+
+
+def _address(address: Address) -> str:
+    if address.display_name.isascii():
+        return str(address)
+    return f"{_encoded_word(address.display_name)} <{address.addr_spec}>"
+
+
+# smtplib flattens with CRLF itself; the outbox keeps the platform's line ends.
+MAIL_POLICY = MailPolicy()
 
 
 class OutgoingMail(db.Model):
@@ -62,7 +151,10 @@ def external_url(endpoint: str, **values: object) -> str:
     # A command or a background job (cron, seed-demo, a batch of letters) has no request to
     # take the host from.
     if not base:
-        log.warning("BASE_URL is not set: links in e-mail sent by commands point to localhost")
+        if not current_app.extensions.get("kopir.base_url_warned"):
+            # Once: a batch makes a link per message, and one warning says it all.
+            current_app.extensions["kopir.base_url_warned"] = True
+            log.warning("BASE_URL is not set: links in e-mail sent by commands point to localhost")
         base = "http://127.0.0.1:5000"
     return external_url_on(base, endpoint, **values)
 
@@ -105,14 +197,29 @@ def queue_rendered(
     recipient: str, subject: str, text: str, html: str | None = None
 ) -> OutgoingMail:
     """Queue a message already rendered."""
-    message = OutgoingMail(recipient=recipient, subject=subject, body_text=text, body_html=html)
+    message = OutgoingMail(
+        recipient=recipient, subject=fit_subject(subject), body_text=text, body_html=html
+    )
     db.session.add(message)
     g.mail_queued = True
     return message
 
 
+def fit_subject(subject: str) -> str:
+    """Return the subject on one line, cut at a word with an ellipsis if its column is too short."""
+    # A header cannot hold a line break; a title or a coordinator's wording might.
+    subject = _LINE_BREAKS.sub(" ", subject).strip()
+    limit = OutgoingMail.__table__.c.subject.type.length
+    if len(subject) <= limit:
+        return subject
+    cut = subject[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:—-") + "…"
+
+
 def _build(message: OutgoingMail, sender: str) -> EmailMessage:
-    email = EmailMessage()
+    email = EmailMessage(policy=MAIL_POLICY)
     email["From"] = sender
     email["To"] = message.recipient
     email["Subject"] = message.subject
@@ -190,7 +297,8 @@ def send_pending(limit: int = 50) -> tuple[int, int]:
         message.attempts += 1
         try:
             _deliver(app, _build(message, app.config["MAIL_DEFAULT_SENDER"]), message.id)
-        except (OSError, smtplib.SMTPException) as exc:
+        # ValueError: a header Python refuses to write; the message fails, the rest go on.
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             failed += 1
             # Back off 1, 2, 4 … minutes, at most an hour between tries.
             delay = min(60 * 2 ** (message.attempts - 1), 3600)
