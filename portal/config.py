@@ -67,7 +67,26 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    BOOTSTRAP_SERVE_LOCAL = True
+    # Static files are named by their content's digest and cached for a year under that name
+    # (portal/assets.py); their plain names, for links from elsewhere, for this many seconds.
+    STATIC_MAX_AGE = 600
+    # Text answers go out in Brotli or gzip (portal/compression.py); PDF, XLSX, ZIP and images
+    # are compressed already and go out as they are.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/xml",
+        "text/xml",
+        "image/svg+xml",
+        "text/csv",
+        "text/plain",
+    ]
+    # Streams are compressed chunk by chunk in portal/compression.py, so they keep streaming.
+    COMPRESS_STREAMS = False
     SERVER_NAME: str | None = None
     PREFERRED_URL_SCHEME = "http"
     PAGE_SIZE = 20
@@ -99,6 +118,7 @@ ENV_SETTINGS: dict[str, type] = {
     "LOGIN_FAILURES_MAX": int,
     "LOGIN_FAILURES_WINDOW": int,
     "HSTS_MAX_AGE": int,
+    "STATIC_MAX_AGE": int,
 }
 
 

@@ -2,13 +2,35 @@
 (function () {
   "use strict";
 
-  // Tell the server the browser's time zone, so deadlines show in the viewer's time too.
-  try {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // Tell the server the browser's time zone, so deadlines show in the viewer's time too, once
+  // per browser session (a traveller's new zone counts from the next one). The first use of Intl
+  // blocks a page for tens of milliseconds on a phone, so a worker (js/zone.js) looks it up.
+  var script = document.currentScript;
+  var session = null;
+  try { session = window.sessionStorage; } catch (e) { /* storage refused: look on every page */ }
+  var tellZone = function (zone) {
     if (zone && document.cookie.indexOf("tz=" + zone) === -1) {
       document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
     }
-  } catch (e) { /* old browser: the server shows UTC */ }
+    try { if (session) { session.setItem("tz-checked", "1"); } } catch (e) { /* storage full */ }
+  };
+  var zoneHere = function () {
+    try {
+      tellZone(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    } catch (e) { /* old browser: the server shows UTC */ }
+  };
+  if (!session || !session.getItem("tz-checked")) {
+    var workerUrl = script && script.getAttribute("data-zone-worker");
+    if (window.Worker && workerUrl) {
+      try {
+        var worker = new Worker(workerUrl);
+        worker.onmessage = function (event) { worker.terminate(); tellZone(event.data); };
+        worker.onerror = function (event) { event.preventDefault(); worker.terminate(); zoneHere(); };
+      } catch (e) { zoneHere(); }
+    } else {
+      zoneHere();
+    }
+  }
 
   document.addEventListener("DOMContentLoaded", function () {
     // Ask before irreversible actions.
@@ -26,16 +48,20 @@
       var label = box.querySelector("[data-job-label]");
       var stateLabel = box.querySelector("[data-job-state]");
       var failed = box.querySelector("[data-job-failed]");
+      // Numbers in the page's language, as the server writes them (decimal sign, digit groups).
+      var lang = document.documentElement.lang || "en";
+      var whole = new Intl.NumberFormat(lang);
+      var share = new Intl.NumberFormat(lang, { style: "percent" });
       function poll() {
         fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
           .then(function (job) {
             bar.value = job.percent;
-            bar.textContent = job.percent + "%";
-            if (percent) { percent.textContent = job.percent + "%"; }
-            if (label) { label.textContent = job.done + " / " + job.total; }
+            bar.textContent = share.format(job.percent / 100);
+            if (percent) { percent.textContent = share.format(job.percent / 100); }
+            if (label) { label.textContent = whole.format(job.done) + " / " + whole.format(job.total); }
             if (stateLabel) { stateLabel.textContent = job.state_label; }
-            if (failed) { failed.textContent = job.failed; }
+            if (failed) { failed.textContent = whole.format(job.failed); }
             if (job.finished) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
           })
           .catch(function () { window.setTimeout(poll, 5000); });
