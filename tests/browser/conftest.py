@@ -34,18 +34,20 @@ if not os.path.exists(CHROMIUM):  # pragma: no cover - .ci/run and `make test` i
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the full journey on PostgreSQL when TEST_DATABASE_URL is set, on SQLite otherwise."""
-    # The journey takes half a minute per language and screen and walks the same code on both
-    # backends; PostgreSQL is what production runs on, so it wins when it is there. The SQLite
-    # variants are deselected, not skipped: they are not wanted, rather than unable to run.
+    """Run the browser tests on PostgreSQL when TEST_DATABASE_URL is set, on SQLite otherwise."""
+    # A browser test drives pages, not the database: the same code runs on both backends, and
+    # every query behind those pages is tested on both by the tests outside tests/browser.
+    # PostgreSQL is what production runs on, so it wins when it is there, and CI's browser time
+    # is halved. The SQLite variants are deselected, not skipped: they are not wanted, rather
+    # than unable to run.
     if not os.environ.get("TEST_DATABASE_URL"):
         return
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_sqlite = callspec is not None and callspec.params.get("database_url") == "sqlite"
-        is_journey = item.nodeid.split("::")[0].endswith("browser/test_full_journey.py")
-        (drop if on_sqlite and is_journey else keep).append(item)
+        in_browser = "/browser/" in "/" + item.nodeid.split("::")[0]
+        (drop if on_sqlite and in_browser else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

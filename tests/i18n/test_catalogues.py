@@ -13,7 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "portal" / "translations"
 LOCALES = ["ru", "kk", "ky"]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdf]|%\(\w+\)\.\d+f")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_ngettext": (1, 2),
+}
 METHODS = [
     ("portal/**.py", "python"),
     ("templates/**.html", "jinja2"),
