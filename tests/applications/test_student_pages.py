@@ -14,23 +14,10 @@ from portal.programs.models import Program, ProgramQuestion
 from tests import factories
 from tests.applications.test_journey import MOTIVATION, start, upload
 from tests.documents.corpus import make_jpeg, make_pdf
+from tests.questions import HOSTEL, MOUNTAIN, SLEEP, TENT
 
 LANGS = ["en", "ru", "kk", "ky"]
 
-MOUNTAIN = {
-    "en": "Your favourite mountain",
-    "ru": "Ваша любимая гора",
-    "kk": "Сүйікті тауыңыз",
-    "ky": "Сүйүктүү тооңуз",
-}
-SLEEP = {
-    "en": "Where will you sleep?",
-    "ru": "Где вы будете ночевать?",
-    "kk": "Қайда түнейсіз?",
-    "ky": "Кайда түнөйсүз?",
-}
-TENT = {"en": "In a tent", "ru": "В палатке", "kk": "Шатырда", "ky": "Чатырда"}
-HOSTEL = {"en": "In a hostel", "ru": "В хостеле", "kk": "Хостелде", "ky": "Жатаканада"}
 FIELDWORK = {
     "en": "Your fieldwork so far",
     "ru": "Ваш полевой опыт",

@@ -21,6 +21,7 @@ from tests import factories
 from tests.browser.conftest import translator
 from tests.browser.test_offers import LOCALES, _login
 from tests.browser.test_student_journey import DEVICES, Page
+from tests.questions import HOSTEL, MOUNTAIN, SLEEP, TENT
 
 pytestmark = pytest.mark.browser
 
@@ -32,20 +33,6 @@ TITLES = {
 }
 ALMATY = {"en": "Almaty", "ru": "Алматы", "kk": "Алматы", "ky": "Алматы"}
 BISHKEK = {"en": "Bishkek", "ru": "Бишкек", "kk": "Бішкек", "ky": "Бишкек"}
-SLEEP = {
-    "en": "Where will you sleep?",
-    "ru": "Где вы будете ночевать?",
-    "kk": "Қайда түнейсіз?",
-    "ky": "Кайда түнөйсүз?",
-}
-TENT = {"en": "In a tent", "ru": "В палатке", "kk": "Шатырда", "ky": "Чатырда"}
-HOSTEL = {"en": "In a hostel", "ru": "В хостеле", "kk": "Хостелде", "ky": "Жатаканада"}
-MOUNTAIN = {
-    "en": "Your favourite mountain",
-    "ru": "Ваша любимая гора",
-    "kk": "Сүйікті тауыңыз",
-    "ky": "Сүйүктүү тооңуз",
-}
 
 # WCAG 2.1 contrast of each control's edge against what surrounds it, computed in the page.
 _EDGE_CONTRAST = """(selector) => {

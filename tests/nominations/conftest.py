@@ -160,3 +160,44 @@ def nominate_through_preview(browser, program_id: int, untick: tuple[int, ...] =
     data = fields_of(form)
     data["application"] = [v for v in data["application"] if int(v) not in untick]
     return browser.post(url, data), preview
+
+
+def copy_nominations(world: World, count: int, *, new_homes: bool = False) -> None:
+    """Copy the programme's nominations for new confirmed students, count times in all.
+
+    With new_homes, each copy's student comes from a university seen nowhere else in the list,
+    so that a list which looked names up per row would show it in its query count.
+    """
+    import sqlalchemy as sa
+
+    from portal.nominations.models import Nomination
+
+    sources = db.session.scalars(sa.select(Nomination).order_by(Nomination.id)).all()
+    for n in range(count):
+        source = sources[n % len(sources)]
+        home = factories.institution(schac=f"more{n}.edu.kz") if new_homes else None
+        student = factories.user(email=f"more{n}@example.kz")
+        profile = factories.complete_profile(student, home_institution=home)
+        application = Application(
+            student=student,
+            program_id=world.program_id,
+            state=State.CONFIRMED.value,
+            submitted_at=utcnow(),
+            profile_snapshot=snapshot_profile(profile),
+        )
+        db.session.add(application)
+        db.session.flush()
+        db.session.add(
+            Nomination(
+                omobility_id=f"copy-{n}",
+                application_id=application.id,
+                program_id=source.program_id,
+                sending_hei_id=home.id if home else source.sending_hei_id,
+                receiving_hei_id=source.receiving_hei_id,
+                academic_year=source.academic_year,
+                student={**source.student, "email": student.email},
+                activity_type=source.activity_type,
+                activity_attributes=source.activity_attributes,
+            )
+        )
+    db.session.commit()

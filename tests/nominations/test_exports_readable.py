@@ -10,19 +10,15 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from portal.applications.models import Application
-from portal.applications.services import snapshot_profile
-from portal.applications.states import State
 from portal.auth.models import User
-from portal.db import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.nominations import services
-from portal.nominations.models import Nomination
 from portal.nominations.views import COLUMNS
 from portal.programs.models import Program
-from tests import factories
 from tests.applications.test_query_counts import counted
 from tests.conftest import Browser
+from tests.nominations.conftest import copy_nominations
 
 KEYS = [key for key, _label, _width in COLUMNS]
 TITLE_KY = "Экология боюнча кош диплом"
@@ -99,39 +95,6 @@ def test_xlsx_has_a_readable_header_and_the_same_columns(app, world):
             assert cell.data_type != "f"
 
 
-def _add_nominations(app, world, count: int) -> None:
-    """Add nominations of students from universities seen nowhere else in the list."""
-    with app.app_context():
-        source = db.session.scalars(sa.select(Nomination)).first()
-        for n in range(count):
-            home = factories.institution(schac=f"more{n}.edu.kz")
-            student = factories.user(email=f"more{n}@example.kz")
-            profile = factories.complete_profile(student, home_institution=home)
-            application = Application(
-                student=student,
-                program_id=world.program_id,
-                state=State.CONFIRMED.value,
-                submitted_at=utcnow(),
-                profile_snapshot=snapshot_profile(profile),
-            )
-            db.session.add(application)
-            db.session.flush()
-            db.session.add(
-                Nomination(
-                    omobility_id=f"more-{n}",
-                    application_id=application.id,
-                    program_id=world.program_id,
-                    sending_hei_id=home.id,
-                    receiving_hei_id=source.receiving_hei_id,
-                    academic_year=source.academic_year,
-                    student={**source.student, "email": f"more{n}@example.kz"},
-                    activity_type=source.activity_type,
-                    activity_attributes=source.activity_attributes,
-                )
-            )
-        db.session.commit()
-
-
 def test_downloads_run_the_same_queries_for_more_rows(app, world):
     host = _setup(app, world)
     urls = ("/partner/nominations.csv", "/partner/nominations.xlsx")
@@ -142,7 +105,8 @@ def test_downloads_run_the_same_queries_for_more_rows(app, world):
         with counted(app) as statements:
             assert host.get(url).status_code == 200
         few[url] = len(statements)
-    _add_nominations(app, world, 6)
+    with app.app_context():
+        copy_nominations(world, 6, new_homes=True)
     for url in urls:
         with counted(app) as statements:
             response = host.get(url)

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.nominations import ewp, services
 from portal.nominations.models import Nomination
 from tests.conftest import Browser
-from tests.nominations.conftest import add_document, nominate_through_preview
+from tests.nominations.conftest import add_document, copy_nominations, nominate_through_preview
 
 
 def _nominate_all(app, browser: Browser, world) -> None:
@@ -273,38 +273,7 @@ def test_partner_list_query_count_does_not_grow_with_rows(app, browser, world):
         assert host.get("/partner/nominations").status_code == 200
     with app.app_context():
         # Copy the three nominations six more times (other applications of the programme).
-        from portal.applications.services import snapshot_profile
-        from portal.db import utcnow
-        from tests import factories
-
-        program_nominations = db.session.scalars(sa.select(Nomination)).all()
-        for n in range(6):
-            source = program_nominations[n % 3]
-            student = factories.user(email=f"more{n}@example.kz")
-            profile = factories.complete_profile(student)
-            application = Application(
-                student=student,
-                program_id=world.program_id,
-                state=State.CONFIRMED.value,
-                submitted_at=utcnow(),
-                profile_snapshot=snapshot_profile(profile),
-            )
-            db.session.add(application)
-            db.session.flush()
-            db.session.add(
-                Nomination(
-                    omobility_id=f"copy-{n}",
-                    application_id=application.id,
-                    program_id=source.program_id,
-                    sending_hei_id=source.sending_hei_id,
-                    receiving_hei_id=source.receiving_hei_id,
-                    academic_year=source.academic_year,
-                    student=source.student,
-                    activity_type=source.activity_type,
-                    activity_attributes=source.activity_attributes,
-                )
-            )
-        db.session.commit()
+        copy_nominations(world, 6)
     with counted(app) as many:
         assert host.get("/partner/nominations").status_code == 200
     assert len(many) == len(few), (len(few), len(many))
