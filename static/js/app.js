@@ -33,6 +33,19 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // The account menu is a <details>: let Escape and a click elsewhere close it, as menus do.
+    document.querySelectorAll("details.account-menu").forEach(function (menu) {
+      document.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && menu.open) {
+          menu.open = false;
+          menu.querySelector("summary").focus();
+        }
+      });
+      document.addEventListener("click", function (event) {
+        if (menu.open && !menu.contains(event.target)) { menu.open = false; }
+      });
+    });
+
     // Ask before irreversible actions.
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {

@@ -96,6 +96,14 @@ def test_staff_pages_fit_a_1280_pixel_screen(app, live_server, chromium, screens
         tab.shot("account-menu")
         menu.locator("summary").click()
         expect(menu.get_by_role("button", name=_("Log out"))).to_be_hidden()
+        # Escape closes it and gives the focus back to its button; so does a click elsewhere.
+        menu.locator("summary").click()
+        page.keyboard.press("Escape")
+        expect(menu.get_by_role("button", name=_("Log out"))).to_be_hidden()
+        expect(menu.locator("summary")).to_be_focused()
+        menu.locator("summary").click()
+        page.locator("h1").click()
+        expect(menu.get_by_role("button", name=_("Log out"))).to_be_hidden()
 
         # The queue fits beside its filters, without a sideways scroll bar anywhere.
         page.get_by_role("navigation", name=_("Main")).get_by_role(
