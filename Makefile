@@ -49,10 +49,13 @@ seed: db
 	@# Demo letters and e-mail link to where `make run` serves (BASE_URL wins when set).
 	@$(BIN)/flask portal seed-demo --port $(PORT)
 
+# The web server and a task-queue worker (deploy/Procfile) on the embedded SQLite queue in
+# instance/; Ctrl-C stops both (the worker finishes the letter in hand first).
 run: DEBIAN_SET = run
 run: system-deps $(VENV)/.installed instance/config.py translations seed
 	@echo "Kopir is at http://127.0.0.1:$(PORT)  (mail goes to instance/outbox/)"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile deploy/Procfile --app-root . \
+	  start --port $(PORT)
 
 test: DEBIAN_SET = test
 test: system-deps $(VENV)/.installed-test instance/config.py translations
@@ -68,6 +71,7 @@ bench: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_letters.py
 	$(BIN)/python benchmarks/bench_exports.py
+	$(BIN)/python benchmarks/bench_deadline.py $(DEADLINE_ARGS)
 	$(MAKE) --no-print-directory lighthouse
 
 # Lighthouse's phone preset on the main pages under gunicorn (benchmarks/bench_lighthouse.py),

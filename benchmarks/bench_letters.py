@@ -107,7 +107,7 @@ def main() -> None:
     from portal.programs.models import Program
 
     # Mail is queued in the database inside each letter's transaction (that cost is measured);
-    # delivering it is the mail sender's work, in its own thread, and is left out.
+    # delivering it is the worker's own task, and is left out.
     portal.jobs.send_queued_mail = lambda: None
 
     floor_s = one_s = many_s = 0.0

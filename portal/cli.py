@@ -98,10 +98,31 @@ def seed_demo(port: int, base_url: str | None) -> None:
         current_app.config["BASE_URL"] = configured
 
 
+@cli.command("worker")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="Tasks run at once (a batch of letters renders on every core whatever this says).",
+)
+@with_appcontext
+def worker(threads: int) -> None:
+    """Run the task queue's worker: letters, mail, offer expiry (SIGTERM stops it gently)."""
+    from flask import current_app
+
+    from portal.tasks import run_worker
+
+    try:
+        run_worker(current_app._get_current_object(), workers=threads)  # type: ignore[attr-defined]
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.command("send-mail")
 @with_appcontext
 def send_mail() -> None:
-    """Send the queued e-mail that is due (for cron)."""
+    """Send the queued e-mail that is due now (the worker does this by itself)."""
     from portal.mail import send_pending
 
     sent, failed = send_pending(limit=500)
@@ -179,7 +200,7 @@ def issue_offers(program: str, workers: int | None, base_url: str | None) -> Non
 @cli.command("expire-offers")
 @with_appcontext
 def expire_offers() -> None:
-    """Expire offers whose deadline passed unanswered, and promote from waiting lists (cron)."""
+    """Expire offers whose deadline passed unanswered, and promote (the worker does this too)."""
     from portal.jobs import send_queued_mail
     from portal.offers.services import expire_due
 

@@ -1,15 +1,16 @@
-"""Background jobs with their progress kept in the database.
+"""What users see of background work: progress, failures, who started it.
 
-A job is a row: what to do, how far it got, what failed. It runs in a worker thread of the
-process that started it (one machine), or in the foreground of a CLI command; either way it
-commits its progress as it goes, so any page can show it and an interrupted job can be started
-again. A running job writes a heartbeat; one whose heartbeat is old was interrupted.
+A job is a row: what to do, how far it got, what failed. The task queue runs it (portal.tasks:
+the worker, or the foreground of a CLI command); either way it commits its progress as it goes,
+so any page can show it. A running job writes a heartbeat. A job whose heartbeat is older than
+JOB_STALE_SECONDS lost its worker: the next worker's periodic work claims it and runs it again,
+and the job's own work is idempotent (a letter is issued only to an application still accepted),
+so it finishes the rest and repeats nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
 
 from portal.db import utcnow
@@ -25,7 +26,7 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=2)
+STALE_AFTER = timedelta(minutes=2)  # when no app is at hand to say (JOB_STALE_SECONDS)
 MAX_FAILURES_KEPT = 200
 
 
@@ -109,7 +110,7 @@ class Job(db.Model):
         if self.finished:
             return False
         last = self.heartbeat_at or self.created_at
-        return (now or utcnow()) - last < STALE_AFTER
+        return (now or utcnow()) - last < stale_after()
 
     def beat(self) -> None:
         """Record a sign of life."""
@@ -163,31 +164,25 @@ def _handlers() -> dict[str, Callable[[Job, Progress], None]]:
     return {"issue_offers": run_issue_offers}
 
 
+class Interrupted(Exception):
+    """The worker is stopping: the job goes back to the queue with the rest of its work."""
+
+
+def stale_after() -> timedelta:
+    """Return how long a job may give no sign of life before it is taken as orphaned."""
+    seconds = current_app.config.get("JOB_STALE_SECONDS") if has_app_context() else None
+    return timedelta(seconds=int(seconds)) if seconds else STALE_AFTER
+
+
 def active_job(kind: str, program_id: int | None) -> Job | None:
-    """Return a live job of this kind for the programme; mark dead ones as stopped."""
-    jobs = db.session.scalars(
+    """Return the queued or running job of this kind for the programme, if there is one."""
+    return db.session.scalar(
         sa.select(Job).where(
             Job.kind == kind,
             Job.program_id == program_id,
             Job.state.in_((JobState.QUEUED.value, JobState.RUNNING.value)),
         )
-    ).all()
-    for job in jobs:
-        if not stop_if_stale(job):
-            return job
-    return None
-
-
-def stop_if_stale(job: Job) -> bool:
-    """Mark a job that gave no sign of life for a while as stopped; say whether it is over."""
-    if job.finished:
-        return True
-    if job.is_active():
-        return False
-    job.state = JobState.FAILED.value
-    job.error = "interrupted"
-    job.finished_at = utcnow()
-    return True
+    )
 
 
 def create(kind: str, *, program_id: int | None, created_by_id: int | None) -> Job:
@@ -204,43 +199,90 @@ def create(kind: str, *, program_id: int | None, created_by_id: int | None) -> J
 
 
 def start_after_commit(job: Job) -> None:
-    """Run the job once the request that created it has committed."""
+    """Queue the job once the request that created it has committed."""
     g.setdefault("jobs_queued", []).append(job.id)
 
 
 def launch_queued(app: Flask) -> None:
-    """Start the jobs the request queued: inline when JOBS_SYNC is set (tests), else in a thread."""
+    """Put the jobs the request created on the task queue (run inline in immediate mode)."""
+    from portal.tasks import get_queue
+
+    queue = get_queue(app)
     for job_id in g.pop("jobs_queued", []):
-        if app.config.get("JOBS_SYNC"):
-            run(job_id)
-            continue
-        thread = threading.Thread(
-            target=_run_in_thread, args=(app, job_id), name=f"kopir-job-{job_id}", daemon=True
+        queue.run_job(job_id)
+
+
+def claim_stalled() -> list[int]:
+    """Take the live jobs that gave no sign of life for a while; return their ids to run again."""
+    now = utcnow()
+    cutoff = now - stale_after()
+    candidates = db.session.execute(
+        sa.select(Job.id, Job.heartbeat_at).where(
+            Job.state.in_((JobState.QUEUED.value, JobState.RUNNING.value)),
+            sa.func.coalesce(Job.heartbeat_at, Job.created_at) < cutoff,
         )
-        thread.start()
+    ).all()
+    claimed = []
+    for job_id, seen in candidates:
+        # Only if nobody beat or claimed it since we looked: two workers never both take it.
+        beat = Job.heartbeat_at.is_(None) if seen is None else Job.heartbeat_at == seen
+        result = db.session.execute(
+            sa.update(Job)
+            .where(Job.id == job_id, beat)
+            .values(state=JobState.QUEUED.value, heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(job_id)
+    db.session.commit()
+    return claimed
 
 
-def _run_in_thread(app: Flask, job_id: int) -> None:
-    with app.app_context():
-        try:
-            run(job_id)
-        finally:
-            db.session.remove()
+def _take(job_id: int) -> bool:
+    """Mark a queued job as running by us; False if another worker has it or it is over."""
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(Job)
+        .where(Job.id == job_id, Job.state == JobState.QUEUED.value)
+        .values(
+            state=JobState.RUNNING.value,
+            heartbeat_at=now,
+            started_at=sa.func.coalesce(Job.started_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
 
 
 def run(job_id: int, progress: Progress | None = None) -> Job:
-    """Run a job to its end, committing progress as it goes; never raise for its failures."""
+    """Run a queued job to its end, committing progress as it goes; never raise for its failures.
+
+    A job another worker is running, or one already over, is left alone. When the worker is
+    asked to stop, the job goes back to the queue after the item in hand.
+    """
     job = db.session.get(Job, job_id)
     if job is None:
         raise LookupError(f"no job {job_id}")
-    if job.finished:
+    if not _take(job_id):
+        db.session.refresh(job)
         return job
-    job.state = JobState.RUNNING.value
-    job.started_at = job.started_at or utcnow()
-    job.beat()
-    db.session.commit()
+    db.session.refresh(job)
     try:
         _handlers()[job.kind](job, progress or _quiet)
+    except Interrupted:
+        db.session.rollback()
+        job = db.session.get(Job, job_id)
+        job.state = JobState.QUEUED.value
+        job.beat()
+        db.session.commit()
+        send_queued_mail()
+        from portal.tasks import get_queue
+
+        # Back on the queue: the next worker (or this one, restarted) finishes the rest.
+        get_queue().run_job(job_id)
+        log.info("Job %s goes back to the queue: the worker is stopping", job_id)
+        return job
     except BaseException as exc:
         db.session.rollback()
         job = db.session.get(Job, job_id)
@@ -261,7 +303,7 @@ def run(job_id: int, progress: Progress | None = None) -> Job:
 
 
 def send_queued_mail() -> None:
-    """Send the mail the work queued (it is committed; a failed send is retried later)."""
+    """Queue the sending of the mail the work queued (it is committed; failures are retried)."""
     if g.pop("mail_queued", False):
         from portal.mail import send_after_commit
 
@@ -269,7 +311,7 @@ def send_queued_mail() -> None:
 
 
 def _quiet(job: Job) -> None:
-    """Report progress to nobody (a job in a thread is watched through its row)."""
+    """Report progress to nobody (a job on the queue is watched through its row)."""
 
 
 def config_workers() -> int:

@@ -1,8 +1,9 @@
-"""Outgoing e-mail: queued in the database inside the transaction, sent after commit.
+"""Outgoing e-mail: queued in the database inside the transaction, sent by the worker.
 
-A message is a row until it is delivered. After a request commits, the rows it queued (and any
-older ones that are due) are sent; a failure is recorded and retried with back-off by the next
-send or by `flask --app wsgi portal send-mail`, so nothing is lost when the SMTP server is down.
+A message is a row until it is delivered. After a request commits, a task on the queue sends
+the rows it queued (and any older ones that are due); a failure is recorded and retried with
+back-off by the worker's periodic work, so nothing is lost when the SMTP server is down. Each
+message is claimed before it is sent, so two workers never deliver it twice.
 Without MAIL_SERVER, messages are written to instance/outbox/ as .eml files instead.
 """
 
@@ -13,7 +14,6 @@ import logging
 import re
 import smtplib
 import ssl
-import threading
 from datetime import datetime, timedelta
 from email.headerregistry import Address, AddressHeader, UnstructuredHeader
 from email.message import EmailMessage
@@ -315,18 +315,10 @@ def send_pending(limit: int = 50) -> tuple[int, int]:
 
 
 def send_after_commit(app: Flask) -> None:
-    """Send due mail now, inline in tests and in a background thread otherwise."""
-    if app.config.get("MAIL_SEND_SYNC"):
-        send_pending()
-        return
+    """Put the sending of due mail on the task queue (inline in immediate mode)."""
+    from portal.tasks import get_queue
 
-    def run() -> None:
-        with app.app_context():
-            try:
-                send_pending()
-            except Exception:  # the rows stay queued; the next send retries them
-                log.exception("Sending queued mail failed")
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=run, name="kopir-mail", daemon=True).start()
+    try:
+        get_queue(app).send_mail()
+    except Exception:  # the rows stay queued; the worker's periodic work sends them
+        log.exception("Could not queue the sending of mail")

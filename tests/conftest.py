@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal import create_app
+from portal import create_app, readcache
 from portal.extensions import db, limiter
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -53,7 +53,7 @@ def make_app(database_url: str, tmp: Path, **overrides: object) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "STORAGE_DIR": str(tmp / "uploads"),
         "OUTBOX_DIR": str(tmp / "outbox"),
-        "MAIL_SEND_SYNC": True,
+        "TASKS_IMMEDIATE": True,
         "RATELIMIT_LOGIN": "1000 per minute",
         "RATELIMIT_REGISTER": "1000 per minute",
         # Failed logins are not slowed down in tests, except where a test asks for it.
@@ -112,6 +112,7 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
                 for table in tables:
                     conn.execute(table.delete())
     limiter.reset()
+    readcache.clear_all()  # the tables were emptied behind the ORM's back
 
 
 @pytest.fixture

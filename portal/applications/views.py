@@ -23,9 +23,10 @@ from portal.applications.forms import (
     questions_form,
 )
 from portal.applications.models import Application
-from portal.applications.queries import student_applications
+from portal.applications.queries import step_page_loads, student_applications
 from portal.applications.states import STATE_LABELS
 from portal.auth.models import Role
+from portal.profiles.queries import load_profile
 from portal.programs.eligibility import check_eligibility
 from portal.programs.models import DOCUMENT_KINDS, KIND_LABELS
 from portal.programs.queries import program_by_slug
@@ -33,9 +34,20 @@ from portal.programs.queries import program_by_slug
 bp = Blueprint("applications", __name__)
 
 
-def _own_draft(application_id: int) -> Application:
-    """Load the current student's application; a submitted one goes to its read-only page."""
-    return load_or_404(Application, application_id, lambda a: a.student_id == current_user.id)
+def _own_draft(application_id: int, *, readiness: bool = False) -> Application:
+    """Load the current student's application; a submitted one goes to its read-only page.
+
+    The pages that work out its readiness also read its documents and the student's profile.
+    """
+    application = load_or_404(
+        Application,
+        application_id,
+        lambda a: a.student_id == current_user.id,
+        options=step_page_loads(documents=readiness),
+    )
+    if readiness:
+        load_profile(application.student)
+    return application
 
 
 def _steps(application: Application) -> list[tuple[str, str, str]]:
@@ -91,13 +103,8 @@ def _render_step(template: str, application: Application, step: str, **context: 
 @role_required(Role.STUDENT)
 def dashboard() -> str:
     """List the student's applications with their state and timeline."""
-    from portal.offers.services import expire_if_due
-
+    # Offers past their deadline are expired by the worker's periodic work, never by a page view.
     applications = student_applications(current_user)
-    # Offers past their deadline expire as soon as the student looks, like on the detail page.
-    for application in applications:
-        if application.state == "offered":
-            expire_if_due(application)
     return render_template(
         "applications/dashboard.html",
         applications=applications,
@@ -136,11 +143,9 @@ def detail(application_id: int) -> str:
     from portal.nominations.models import ANSWER_LABELS, Nomination
     from portal.offers.forms import RespondForm
     from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS
-    from portal.offers.services import current_offer, expire_if_due, offers_of
+    from portal.offers.services import current_offer, offers_of
 
     application = load_or_404(Application, application_id, can_view_application)
-    # An offer past its deadline expires the moment anyone looks (cron may not have run yet).
-    expire_if_due(application)
     offer = current_offer(application)
     nomination = db.session.scalar(
         sa.select(Nomination).where(Nomination.application_id == application.id)
@@ -169,7 +174,7 @@ def detail(application_id: int) -> str:
 @role_required(Role.STUDENT)
 def step_profile(application_id: int) -> str | Response:
     """Step 1: the profile data the application uses, and the eligibility verdict."""
-    application = _own_draft(application_id)
+    application = _own_draft(application_id, readiness=True)
     if not application.is_draft:
         return redirect(url_for("applications.detail", application_id=application.id))
     return _render_step(
@@ -229,7 +234,7 @@ def questions(application_id: int) -> str | Response:
 @role_required(Role.STUDENT)
 def review(application_id: int) -> str | Response:
     """Last step: everything at a glance, what is missing, and the submit button."""
-    application = _own_draft(application_id)
+    application = _own_draft(application_id, readiness=True)
     if not application.is_draft:
         return redirect(url_for("applications.detail", application_id=application.id))
     return _render_step(
@@ -247,7 +252,7 @@ def review(application_id: int) -> str | Response:
 @role_required(Role.STUDENT)
 def submit(application_id: int) -> str | Response:
     """Submit the application, if it is complete, eligible and on time."""
-    application = _own_draft(application_id)
+    application = _own_draft(application_id, readiness=True)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if not application.is_draft:

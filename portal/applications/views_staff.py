@@ -101,11 +101,10 @@ def application(application_id: int, decision_form: DecisionForm | None = None) 
     """
     from portal.offers.forms import RevokeForm
     from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS
-    from portal.offers.services import current_offer, expire_if_due, offers_of
+    from portal.offers.services import current_offer, offers_of
     from portal.offers.views_staff import issue_form_for
 
     app_ = load_or_404(Application, application_id, can_view_application)
-    expire_if_due(app_)
     manage = can_manage_program(app_.program)
     own_review = next((r for r in app_.reviews if r.reviewer_id == current_user.id), None)
     if decision_form is None:

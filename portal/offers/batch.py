@@ -3,7 +3,9 @@
 The main process prepares each letter (HTML, QR code) and stores it; worker processes only turn
 HTML into PDF, which is where the time goes. Each letter is committed on its own together with
 the job's progress, and only applications still "accepted" are picked up, so a job interrupted
-half-way and started again issues no letter twice.
+half-way and started again issues no letter twice. The batch runs on the task queue's worker,
+which owns the rendering pool; when the worker is asked to stop, the letters already in hand are
+finished and the job goes back to the queue with the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import sqlalchemy as sa
 
@@ -21,11 +24,12 @@ from portal.applications.models import Application
 from portal.applications.states import State
 from portal.auth.models import User
 from portal.extensions import db
-from portal.jobs import Job, config_workers
+from portal.jobs import Interrupted, Job, config_workers
 from portal.offers import pdf
 from portal.offers.services import LetterDraft, finish, prepare, verify_prefix
 from portal.programs.models import Program
 from portal.storage import get_storage
+from portal.tasks import stop_requested
 
 
 def _pending(program_id: int) -> sa.Select[tuple[int]]:
@@ -48,6 +52,8 @@ def pending_count(program_id: int) -> int:
 
 # A letter renders in well under a second; one stuck this long is reported as failed.
 RENDER_TIMEOUT = 60
+# While waiting for the pool, the job beats this often (seconds), far below JOB_STALE_SECONDS.
+BEAT_EVERY = 1.0
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -71,10 +77,19 @@ def rendering_pool(workers: int) -> ProcessPoolExecutor:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["portal.offers.pdf"])
             _pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=pdf.renderer
+                max_workers=workers, mp_context=context, initializer=pdf.pool_process
             )
             _pool_size = workers
         return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop this process's rendering processes (the worker does it as it exits)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
 
 
 class _Batch:
@@ -85,9 +100,14 @@ class _Batch:
         self.progress = progress
         self.actor = actor
         self.prefix = (job.result or {}).get("verify_prefix") or verify_prefix()
+        self.interrupted = False
 
     def drafts(self, ids: list[int]) -> Iterator[LetterDraft]:
         for application_id in ids:
+            if stop_requested():
+                # The letters already in hand are finished; the rest wait for the next worker.
+                self.interrupted = True
+                return
             application = db.session.get(Application, application_id)
             if application is None or application.state != State.ACCEPTED:
                 # Someone else issued it, or the student withdrew, since the list was made.
@@ -98,6 +118,11 @@ class _Batch:
             except Exception as exc:  # reported per application; the batch goes on
                 db.session.rollback()
                 self.fail(application_id, exc)
+
+    def beat(self) -> None:
+        """Record that the batch is alive, between letters."""
+        self.job.beat()
+        db.session.commit()
 
     def fail(self, application_id: int, exc: BaseException) -> None:
         job = db.session.get(Job, self.job.id)
@@ -132,7 +157,11 @@ def run_issue_offers(job: Job, progress: Callable[[Job], None]) -> None:
         raise LookupError(f"no programme {job.program_id}")
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
     ids = pending_ids(program.id)
-    job.total = len(ids)
+    # Started again after an interruption: what was issued stays counted, and the letters that
+    # failed before are tried again with the rest.
+    job.total = job.done + len(ids)
+    job.failed = 0
+    job.result = {key: value for key, value in (job.result or {}).items() if key != "failures"}
     job.beat()
     db.session.commit()
     progress(job)
@@ -155,6 +184,8 @@ def run_issue_offers(job: Job, progress: Callable[[Job], None]) -> None:
     finally:
         gc.unfreeze()
         session.expire_on_commit = expire_on_commit
+    if batch.interrupted:
+        raise Interrupted
 
 
 def _issue(batch: _Batch, ids: list[int], workers: int) -> None:
@@ -188,9 +219,19 @@ def _issue(batch: _Batch, ids: list[int], workers: int) -> None:
 
 
 def _collect(batch: _Batch, draft: LetterDraft, future: Future[bytes]) -> None:
-    try:
-        rendered = future.result(timeout=RENDER_TIMEOUT)
-    except Exception as exc:  # includes a timeout and a broken pool: reported, run again
-        batch.fail(draft.application_id, exc)
-        return
+    waited = 0.0
+    while True:
+        try:
+            rendered = future.result(timeout=BEAT_EVERY)
+            break
+        except FutureTimeout:
+            waited += BEAT_EVERY
+            if waited >= RENDER_TIMEOUT:
+                batch.fail(draft.application_id, TimeoutError("the letter took too long"))
+                return
+            # Still alive while the pool starts or a letter renders: no other worker takes the job.
+            batch.beat()
+        except Exception as exc:  # a broken pool or a failed render: reported, run again
+            batch.fail(draft.application_id, exc)
+            return
     batch.store(draft, rendered)

@@ -140,8 +140,6 @@ def verify(code: str) -> str | tuple[str, int]:
 
 
 def _result(offer: Offer, *, file_matched: bool = False) -> str:
-    application = offer.application
-    services.expire_if_due(application)
     return render_template(
         "offers/verify_result.html",
         offer=offer,

@@ -131,7 +131,6 @@ def _job_or_404(job_id: int) -> jobs.Job:
 def job(job_id: int) -> str:
     """Show a job's progress (the page updates itself; without JavaScript it reloads)."""
     job_ = _job_or_404(job_id)
-    jobs.stop_if_stale(job_)
     program = db.session.get(Program, job_.program_id)
     failed_apps = {
         a.id: a
@@ -156,7 +155,6 @@ def job(job_id: int) -> str:
 def job_status(job_id: int) -> Response:
     """Return a job's progress for the progress bar."""
     job_ = _job_or_404(job_id)
-    jobs.stop_if_stale(job_)
     response = jsonify(job_.as_dict())
     response.headers["Cache-Control"] = "no-store"
     return response

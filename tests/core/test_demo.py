@@ -256,4 +256,8 @@ def test_make_seed_passes_the_port_make_run_serves_on():
     seed = re.search(r"^seed:.*?(?=^\S)", makefile, re.M | re.S).group(0)
     run = re.search(r"^run:(?! DEBIAN).*?(?=^\S|\Z)", makefile, re.M | re.S).group(0)
     assert "seed-demo --port $(PORT)" in seed
-    assert "flask run --host 127.0.0.1 --port $(PORT)" in run
+    # make run starts deploy/Procfile with honcho, which hands its --port to the web process.
+    assert "--procfile deploy/Procfile" in run and "start --port $(PORT)" in run
+    procfile = (Path(__file__).resolve().parents[2] / "deploy" / "Procfile").read_text()
+    assert "web: flask run --host 127.0.0.1 --port $PORT" in procfile
+    assert "worker: flask portal worker" in procfile

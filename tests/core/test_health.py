@@ -8,7 +8,25 @@ from portal.extensions import db
 def test_healthz_reports_database_ok(browser):
     response = browser.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    body = response.get_json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    # Tests run tasks inline: the queue says so instead of missing a worker.
+    assert body["queue"]["inline"] is True and body["queue"]["worker_ok"] is True
+
+
+def test_healthz_is_degraded_without_a_worker_but_still_answers(app_factory, tmp_path):
+    web = app_factory(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=f"sqlite:///{tmp_path / 'q.db'}")
+    response = web.test_client().get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded" and body["database"] == "ok"
+    assert body["queue"] == {
+        "reachable": True,
+        "pending": 0,
+        "worker_last_seen": None,
+        "worker_seconds_ago": None,
+        "worker_ok": False,
+    }
 
 
 def test_healthz_answers_503_when_database_is_unreachable(app, browser, monkeypatch):

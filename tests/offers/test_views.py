@@ -21,7 +21,7 @@ from tests.conftest import Browser
 
 @pytest.fixture
 def sync_jobs(app, monkeypatch):
-    monkeypatch.setitem(app.config, "JOBS_SYNC", True)
+    # Tasks run inline (TASKS_IMMEDIATE); one rendering process keeps the test small.
     monkeypatch.setitem(app.config, "LETTER_WORKERS", 1)
 
 
@@ -191,10 +191,13 @@ def test_an_answer_without_a_token_is_refused(app, browser, offers):
         assert db.session.get(Application, application_id).state == State.OFFERED
 
 
-def test_reading_an_expired_offer_expires_it(app, browser, offers):
+def test_an_offer_past_its_deadline_expires_on_the_worker_not_on_a_page_view(
+    app, browser, offers
+):
     from datetime import timedelta
 
     from portal.db import utcnow
+    from portal.tasks import get_queue
 
     issued = _issue_all(app, offers)
     offer_id, application_id = issued["ru"]
@@ -205,6 +208,14 @@ def test_reading_an_expired_offer_expires_it(app, browser, offers):
     browser.login("ivan@example.ru")
     page = browser.get(f"/applications/{application_id}").get_data(as_text=True)
     assert f'action="/applications/{application_id}/offer"' not in page
+    assert "Срок ответа на это предложение истёк." in page  # the student reads Russian
+    # Looking changes nothing: a GET never writes.
+    browser.get("/applications/")
+    with app.app_context():
+        assert db.session.get(Application, application_id).state == State.OFFERED
+    # The worker's periodic work (inline here) expires it and gives the seat to the waitlist.
+    with app.app_context():
+        get_queue(app).tick()
     with app.app_context():
         assert db.session.get(Application, application_id).state == State.EXPIRED
         assert db.session.get(Application, offers.waitlisted_id).state == State.ACCEPTED
