@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -10,13 +12,27 @@ from flask import Flask
 from portal.config import load_config
 
 
+def _bundled(folder: str) -> Path:
+    """Return templates/ or static/: inside the installed package, else beside it (a checkout)."""
+    package = Path(__file__).resolve().parent
+    # The wheel carries them as portal/templates and portal/static (deploy/kopir_build.py).
+    return package / folder if (package / folder).is_dir() else package.parent / folder
+
+
+TEMPLATE_FOLDER = _bundled("templates")
+STATIC_FOLDER = _bundled("static")
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, error handlers, CLI."""
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder="../templates",
-        static_folder="../static",
+        # An installed package's default instance folder is inside the virtual environment
+        # (<venv>/var/portal-instance); a deployment names its own, e.g. systemd's StateDirectory.
+        instance_path=os.environ.get("KOPIR_INSTANCE_PATH") or None,
+        template_folder=TEMPLATE_FOLDER,
+        static_folder=STATIC_FOLDER,
     )
     load_config(app, test_config)
     from portal.requests import SecureCookiesOverHttps
@@ -37,6 +53,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from portal import extensions
 
     extensions.init_app(app)
+
+    from portal import tasks
+
+    tasks.init_app(app)
 
     from portal.admin.views import bp as admin_bp
     from portal.api.views import api as api_bp
@@ -77,7 +97,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(bp)
 
-    from portal import errors, i18n, requests
+    from portal import errors, i18n, metrics, requests
     from portal.applications import notifications
     from portal.offers import services as offers
 
@@ -86,6 +106,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     i18n.init_app(app)
+    metrics.init_app(app)  # before portal.requests: its hooks then run after the commit
     requests.init_app(app)
 
     from portal.cli import cli
