@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -68,18 +72,24 @@ def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
-def _register_limit() -> str:
-    return current_app.config["RATELIMIT_REGISTER"]
-
-
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_register_limit, methods=["POST"])
 def register() -> str | Response:
     """Create a student account."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
+        # Counted only once the form is accepted: a mistyped form costs a cohort nothing.
+        refusal = throttle.take_registration()
+        if refusal is not None:
+            form.email.errors.append(
+                _(
+                    "Many accounts were created from your network just now, so registering "
+                    "from it is paused. Please try again %(when)s.",
+                    when=_in_how_long(refusal.retry_after),
+                )
+            )
+            return _refused(render_template("auth/register.html", form=form), refusal)
         services.register_student(form.email.data, form.password.data, current_locale())
         return redirect(url_for("auth.check_mail"))
     return render_template("auth/register.html", form=form)
@@ -123,26 +133,29 @@ def resend() -> str | Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login() -> str | Response:
     """Log in with e-mail and password."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), landing(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
-        if throttle.locked(form.email.data):
-            # Checked before the password, so even the right one waits: guessing gains nothing.
-            return _too_many_failures(form)
+        # Only failures count, per account and per client address (portal/auth/throttle.py):
+        # a whole university behind one address logs in, a guessing run does not.
+        attempt = throttle.LoginAttempt(form.email.data)
+        if attempt.refusal is not None:
+            # Refused before the password is checked, so even the right one waits: guessing
+            # gains nothing.
+            return _too_many_failures(form, attempt.refusal)
         user = services.find_user(form.email.data)
         if services.password_matches(user, form.password.data) and user and user.active:
-            throttle.forget(form.email.data)
+            attempt.succeeded()
             _start_fresh_session()
             login_user(user, remember=form.remember.data)
             user.mark_login()
             if not user.locale:
                 user.locale = current_locale()
             return redirect(safe_next(request.args.get("next"), landing(user)))
-        throttle.record_failure(form.email.data)
+        attempt.failed()
         form.password.errors.append(_("The e-mail or the password is wrong."))
     return render_template("auth/login.html", form=form)
 
@@ -155,17 +168,42 @@ def _start_fresh_session() -> None:
         session["lang"] = lang
 
 
-def _too_many_failures(form: LoginForm) -> tuple[str, int]:
-    """Refuse a login to an address that failed too often, the same way for every address."""
-    minutes = max(1, current_app.config["LOGIN_FAILURES_WINDOW"] // 60)
-    form.password.errors.append(
-        _(
-            "Too many failed attempts for this address. Wait %(minutes)d minutes, or reset "
-            "the password with the link below.",
-            minutes=minutes,
+def _too_many_failures(form: LoginForm, refusal: throttle.Refusal) -> Response:
+    """Refuse a login, saying when to try again; alike for accounts that exist and do not."""
+    when = _in_how_long(refusal.retry_after)
+    if refusal.by_client:
+        message = _(
+            "Too many failed logins came from your network, so logging in from it is paused. "
+            "Please try again %(when)s.",
+            when=when,
         )
+    else:
+        message = _(
+            "Too many failed attempts for this address. Please try again %(when)s, or reset "
+            "the password with the link below.",
+            when=when,
+        )
+    form.password.errors.append(message)
+    return _refused(render_template("auth/login.html", form=form), refusal)
+
+
+def _in_how_long(seconds: int) -> str:
+    """Say "in 15 minutes" in the user's language, rounded up so that it is never too soon."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes < 120:
+        # Babel names the largest unit that reaches the threshold: minutes up to two hours.
+        return format_timedelta(
+            timedelta(minutes=minutes), threshold=1 if minutes < 60 else 2, add_direction=True
+        )
+    return format_timedelta(
+        timedelta(hours=math.ceil(minutes / 60)), threshold=2, add_direction=True
     )
-    return render_template("auth/login.html", form=form), 429
+
+
+def _refused(page: str, refusal: throttle.Refusal) -> Response:
+    response = make_response(page, 429)
+    response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -240,6 +278,8 @@ def reset(token: str) -> str | Response:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.reset_password(user, form.password.data)
+        # The refused login page points here: the new password must not meet the old lock.
+        throttle.forget(user.email)
         logout_user()
         session.clear()
         flash(_("Your password is changed. Please log in."), "success")

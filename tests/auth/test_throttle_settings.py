@@ -111,3 +111,38 @@ def test_login_in_a_process_whose_only_app_has_the_limiter_off(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     # A good password clears the count; two failures in a row then lock the address.
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, 302, 200, 200, 429]
+
+
+def test_registration_is_not_counted_when_the_limiter_is_off(app, app_factory, keep_limiter):
+    off = app_factory(RATELIMIT_ENABLED=False, RATELIMIT_REGISTER="1 per hour")
+    browser = Browser(off.test_client())
+    browser.get("/account/register")
+    codes = []
+    for n in range(2):
+        form = {"email": f"r{n}@example.kz", "password": "Altai-2026-summer"}
+        form["confirm"] = form["password"]
+        codes.append(browser.post("/account/register", form).status_code)
+    assert codes == [302, 302]
+
+
+@pytest.mark.parametrize("swallow", [True, False])
+def test_a_counter_store_that_cannot_be_reached_fails_as_the_limiter_settings_say(
+    app, app_factory, keep_limiter, swallow
+):
+    import redis
+
+    # Nothing listens on port 1: every count fails, as with Redis down.
+    broken = app_factory(
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/10", RATELIMIT_SWALLOW_ERRORS=swallow
+    )
+    with broken.app_context():
+        factories.user(email="calm@example.kz")
+    if swallow:
+        # The operator chose to let requests through rather than refuse everyone.
+        assert _attempts(broken, "calm@example.kz", ["wrong!", "correct horse battery"]) == [
+            200,
+            302,
+        ]
+    else:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            _attempts(broken, "calm@example.kz", ["correct horse battery"])
