@@ -11,6 +11,7 @@ import base64
 import binascii
 import mimetypes
 import os
+import sys
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -22,13 +23,15 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from portal import STATIC_FOLDER
+
 # One family for every letter of every language: Noto Serif (Debian's fonts-noto-core) has all
 # of Kazakh (ә ғ қ ң ө ұ ү һ і), Kyrgyz (ң ө ү) and Russian. Naming it, and nothing after it,
 # means no glyph can fall back to another font.
 LETTER_FONT = "Noto Serif"
 FONT_PACKAGE = "fonts-noto-core"
 
-STATIC_ROOT = Path(__file__).resolve().parents[2] / "static"
+STATIC_ROOT = STATIC_FOLDER  # static/ of the checkout, or of the installed package
 LETTER_CSS = STATIC_ROOT / "css" / "letter.css"
 
 _QR_PREFIX = "data:image/png;base64,"
@@ -125,6 +128,31 @@ def renderer() -> Renderer:
     if _renderer is None or _renderer_pid != os.getpid():
         _renderer, _renderer_pid = Renderer(), os.getpid()
     return _renderer
+
+
+def pool_process() -> None:
+    """Prepare a rendering process of a batch's pool: die with its parent, load the fonts."""
+    # The pool's processes are children of the forkserver, which exits when every process that
+    # holds its "alive" pipe has gone. Each child is handed that pipe too (so that it could start
+    # processes itself, which a renderer never does): let go of it, so that the forkserver exits
+    # with the worker that started it, and die with the forkserver. Without this a killed worker
+    # leaves its rendering processes behind, a quarter of a gigabyte rendering nothing.
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if alive is not None:
+        os.close(alive)
+        server._forkserver_alive_fd = None
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # the forkserver died before the line above took effect
+            os._exit(1)
+    renderer()
 
 
 def render_pdf(html: str) -> bytes:
