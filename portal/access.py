@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,10 +42,18 @@ def role_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
-def load_or_404(model: type[M], ident: Any, predicate: Callable[[M], bool] | None = None) -> M:
-    """Load a row by primary key and check it; a missing or forbidden row is a 404 alike."""
+def load_or_404(
+    model: type[M],
+    ident: Any,
+    predicate: Callable[[M], bool] | None = None,
+    options: Sequence[Any] = (),
+) -> M:
+    """Load a row by primary key and check it; a missing or forbidden row is a 404 alike.
+
+    Loader options (joinedload, selectinload) bring what the page reads in the same round trip.
+    """
     try:
-        obj = db.session.get(model, ident)
+        obj = db.session.get(model, ident, options=options)
     except (ValueError, TypeError, OverflowError):
         obj = None
     if obj is None or (predicate is not None and not predicate(obj)):

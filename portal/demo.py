@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from werkzeug.datastructures import FileStorage
-from werkzeug.security import generate_password_hash
 
 from portal.applications.models import Application
 from portal.applications.states import State
 from portal.auth.models import Role, User, new_session_key
+from portal.auth.passwords import hash_password
 from portal.db import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
@@ -538,11 +538,11 @@ RUBRIC = [
 
 @functools.cache
 def _demo_password_hash() -> str:
-    return generate_password_hash(DEMO_PASSWORD)
+    return hash_password(DEMO_PASSWORD)
 
 
 def _set_demo_password(user: User) -> None:
-    """Give an account the published demo password, hashed once (scrypt takes half a second)."""
+    """Give an account the published demo password, hashed once for all the demo accounts."""
     user.password_hash = _demo_password_hash()
     user.session_key = new_session_key()
 

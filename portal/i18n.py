@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel.dates import get_timezone_location
+from babel.support import NullTranslations
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
     format_currency,
@@ -18,6 +19,7 @@ from flask_babel import (
     format_percent,
     format_time,
     get_locale,
+    get_translations,
     gettext,
 )
 from flask_login import current_user
@@ -185,8 +187,34 @@ def filesize(size: int) -> str:
     return gettext("%(size)s KB", size=number(round(size / 1024, 1)))
 
 
+def request_translations() -> NullTranslations:
+    """Return the translations of the request's language (or of the one force_locale set).
+
+    Flask-Babel finds them anew for every string, through three lookups of its request state
+    and the locale's name spelled out: a page's sixty strings paid for that every time. Here
+    they are kept per app and locale, as loaded by Flask-Babel.
+    """
+    locale = get_locale()
+    if locale is None:  # outside an app context: Flask-Babel's empty catalogue
+        return get_translations()
+    loaded = current_app.extensions.setdefault("kopir_translations", {})
+    key = (locale.language, locale.territory, locale.script, locale.variant)
+    try:
+        return loaded[key]
+    except KeyError:
+        found = loaded[key] = get_translations()
+        return found
+
+
 def init_app(app: Flask) -> None:
     """Give templates the helpers they need to speak the user's language."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     from portal.reference import country_name, isced_name, language_name
 
     def language_label(code: str) -> str:

@@ -23,7 +23,7 @@ _seq = count(1)
 def password_hash() -> str:
     """Hash PASSWORD once per test process, with the portal's own function and parameters.
 
-    A scrypt hash costs about 0.1 s here, and the suite makes thousands of accounts; each still
+    A hash costs about 20 ms here, and the suite makes thousands of accounts; each still
     gets a real hash that logging in checks, only not a fresh salt of its own.
     """
     user = User()

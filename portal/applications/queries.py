@@ -12,6 +12,19 @@ from portal.extensions import db
 from portal.programs.models import Program
 
 
+def step_page_loads(*, documents: bool = False) -> tuple[so.interfaces.LoaderOption, ...]:
+    """Return loader options that read a page of the student's application in one round trip.
+
+    Every step shows the programme's title, host and deadline and counts its questions; the
+    documents page and the review also list the documents (a handful of rows each: joined).
+    """
+    program = so.joinedload(Application.program)
+    options = [program.joinedload(Program.host), program.joinedload(Program.questions)]
+    if documents:
+        options.append(so.joinedload(Application.documents))
+    return tuple(options)
+
+
 def application_for(user: User, program: Program) -> Application | None:
     """Return the student's application to the programme, if any."""
     return db.session.scalar(

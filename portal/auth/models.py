@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.auth.passwords import hash_password, verify_password
 from portal.db import TimestampMixin, utcnow
 from portal.extensions import db
 
@@ -81,12 +81,12 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         """Hash and store a password, and end the user's other sessions."""
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
         self.session_key = new_session_key()
 
     def check_password(self, password: str) -> bool:
         """Tell whether the password matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+        return verify_password(self.password_hash, password)
 
     def get_id(self) -> str:
         """Return the session key Flask-Login keeps in the session cookie."""

@@ -8,9 +8,9 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.models import Role, User, new_session_key
+from portal.auth.passwords import hash_password, needs_rehash, verify_password
 from portal.db import utcnow
 from portal.extensions import db
 from portal.mail import external_url, queue_mail
@@ -38,15 +38,23 @@ def _password_fingerprint(user: User) -> str:
 
 
 # Checked when no account matches, so that a wrong address costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def password_matches(user: User | None, password: str) -> bool:
-    """Check a password in the same time whether or not the account exists."""
+    """Check a password in the same time whether or not the account exists.
+
+    A match on a hash made with older parameters (Werkzeug's scrypt) is hashed again with
+    today's, without touching the session key: the account's other sessions go on.
+    """
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        verify_password(_DUMMY_HASH, password)
         return False
-    return user.check_password(password)
+    if not user.check_password(password):
+        return False
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
 
 
 def find_user(email: str) -> User | None:
@@ -75,7 +83,7 @@ def register_student(email: str, password: str, locale: str) -> User | None:
     """
     existing = find_user(email)
     if existing is not None:
-        generate_password_hash(password)  # the same work as a new account: timing tells nothing
+        hash_password(password)  # the same work as a new account: timing tells nothing
         queue_mail(
             existing.email,
             "already_registered",

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from portal.access import can_download_document, can_edit_application, load_or_404
 from portal.applications.models import Application
+from portal.applications.queries import step_page_loads
 from portal.applications.services import ApplicationError
 from portal.documents import services
 from portal.documents.forms import UploadForm
@@ -33,7 +34,10 @@ def kind_choices(application: Application) -> list[tuple[str, str]]:
 def manage(application_id: int) -> str | Response:
     """List the application's documents and take a new one."""
     application = load_or_404(
-        Application, application_id, lambda a: a.student_id == current_user.id
+        Application,
+        application_id,
+        lambda a: a.student_id == current_user.id,
+        options=step_page_loads(documents=True),
     )
     form = UploadForm()
     form.kind.choices = kind_choices(application)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,6 +12,33 @@ from portal.applications.states import State
 from portal.extensions import db
 from portal.identity import national_id_key
 from portal.profiles.models import StudentProfile
+
+if TYPE_CHECKING:
+    from portal.auth.models import User
+
+
+def load_profile(user: User) -> StudentProfile | None:
+    """Read the student's profile with its languages and home university in one round trip.
+
+    The profile is kept on the user, so `user.profile` asks no more; the eligibility checks and
+    the readiness of an application read all three (three round trips when loaded lazily).
+    """
+    if "profile" not in sa.inspect(user).unloaded:
+        return user.profile
+    profile = (
+        db.session.scalars(
+            sa.select(StudentProfile)
+            .where(StudentProfile.user_id == user.id)
+            .options(
+                so.joinedload(StudentProfile.languages),
+                so.joinedload(StudentProfile.home_institution),
+            )
+        )
+        .unique()
+        .one_or_none()
+    )
+    so.attributes.set_committed_value(user, "profile", profile)
+    return profile
 
 
 def _has_applied(user_id: Any) -> sa.ColumnElement[bool]:

@@ -33,6 +33,8 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 def find(program_id: int, state: str, locale: str | None) -> MailTemplate | None:
     """Return the programme's wording for a state in a language, if it has one."""
+    if state not in EDITABLE_STATES:
+        return None  # no form words the others (a submission's receipt): nothing to look up
     return db.session.scalar(
         sa.select(MailTemplate).where(
             MailTemplate.program_id == program_id,

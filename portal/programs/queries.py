@@ -11,6 +11,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.programs.models import Program
+from portal.readcache import ReadCache
 
 
 @dataclass
@@ -67,21 +68,34 @@ def open_programs(limit: int = 6) -> list[Program]:
 
 
 def program_by_slug(slug: str) -> Program | None:
-    """Return the published programme with this slug."""
+    """Return the published programme with this slug, with its host (every page names it)."""
     return db.session.scalar(
-        sa.select(Program).where(Program.slug == slug, Program.published.is_(True))
+        sa.select(Program)
+        .where(Program.slug == slug, Program.published.is_(True))
+        .options(so.joinedload(Program.host))
     )
+
+
+# The catalogue's filter choices: the same for every visitor, changed only when staff publish
+# or edit a programme or an institution. A change shows at once in the worker that made it and
+# within a minute in the others.
+FACETS = ReadCache("catalogue facets", ttl=60.0, watched=(Program, Institution))
 
 
 def host_countries() -> list[str]:
     """Return the countries that host at least one published programme."""
     return list(
-        db.session.scalars(
-            sa.select(Institution.country)
-            .join(Program, Program.host_institution_id == Institution.id)
-            .where(Program.published.is_(True))
-            .distinct()
-            .order_by(Institution.country)
+        FACETS.get(
+            "countries",
+            lambda: tuple(
+                db.session.scalars(
+                    sa.select(Institution.country)
+                    .join(Program, Program.host_institution_id == Institution.id)
+                    .where(Program.published.is_(True))
+                    .distinct()
+                    .order_by(Institution.country)
+                )
+            ),
         )
     )
 
@@ -89,7 +103,12 @@ def host_countries() -> list[str]:
 def program_languages() -> list[str]:
     """Return the languages of instruction used by published programmes."""
     return list(
-        db.session.scalars(
-            sa.select(Program.language).where(Program.published.is_(True)).distinct()
+        FACETS.get(
+            "languages",
+            lambda: tuple(
+                db.session.scalars(
+                    sa.select(Program.language).where(Program.published.is_(True)).distinct()
+                )
+            ),
         )
     )

@@ -8,6 +8,7 @@ from flask_login import current_user
 from portal.applications.queries import application_for
 from portal.extensions import db
 from portal.i18n import current_locale
+from portal.profiles.queries import load_profile
 from portal.programs.eligibility import check_eligibility
 from portal.programs.forms import CatalogueForm
 from portal.programs.models import DOCUMENT_KINDS, KIND_LABELS
@@ -81,7 +82,7 @@ def detail(slug: str) -> str:
     checks = None
     if current_user.is_authenticated and current_user.role == "student":
         application = application_for(current_user, program)
-        checks = check_eligibility(program, current_user.profile)
+        checks = check_eligibility(program, load_profile(current_user._get_current_object()))
     return render_template(
         "programs/detail.html",
         program=program,

@@ -194,3 +194,35 @@ def test_bulk_preview_query_count_does_not_grow_with_the_selection(app):
         return len(statements)
 
     assert preview(2) == preview(8)
+
+
+# Every page a student passes through on the way to a submitted application, and what it runs:
+# the user (Flask-Login) first, then the page's own reads. A step page reads the application with
+# its programme, host, questions (and documents where it lists them) in one joined query.
+STUDENT_PAGE_QUERIES = {
+    "/": 3,  # open programmes with their hosts, user, profile (the nudge to complete it)
+    "/programs": 3,  # user, count, page (the filter choices are cached: portal/readcache.py)
+    "/programs/altai": 5,  # programme and host, user, application, profile (languages, home)
+    "profile": 3,  # user, application, profile with its languages and home university
+    "motivation": 2,  # user, application
+    "questions": 2,
+    "documents": 2,
+    "review": 3,  # user, application with its documents, profile
+}
+
+
+def test_student_pages_run_a_pinned_number_of_queries(app, browser, setup):
+    from tests.applications.test_journey import start, upload
+    from tests.documents.corpus import make_pdf
+
+    browser.login(setup.student_email, factories.PASSWORD)
+    app_id = start(browser)
+    upload(browser, app_id, "passport", make_pdf(), "passport.pdf")
+    browser.get("/programs")  # the first view fills the cache of the filter choices
+    counts = {}
+    for page in STUDENT_PAGE_QUERIES:
+        url = page if page.startswith("/") else f"/applications/{app_id}/{page}"
+        with counted(app) as statements:
+            assert browser.get(url).status_code == 200, url
+        counts[page] = len([s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))])
+    assert counts == STUDENT_PAGE_QUERIES

@@ -14,13 +14,13 @@ from unittest import mock
 
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.security import generate_password_hash
 
 from portal.api.models import ApiToken
 from portal.applications.models import Application
 from portal.applications.services import snapshot_profile
 from portal.applications.states import State
 from portal.auth.models import Role, User
+from portal.auth.passwords import hash_password
 from portal.db import utcnow
 from portal.extensions import db
 from portal.jobs import Job
@@ -61,8 +61,8 @@ MISSING = 987_654  # the id used where the state has no such object yet
 
 @cache
 def _password_hash() -> str:
-    # Hashing costs ~0.1 s; every account of every world shares one.
-    return generate_password_hash(factories.PASSWORD)
+    # Every account of every world shares one hash, made as the portal makes them.
+    return hash_password(factories.PASSWORD)
 
 
 def _user(role: str, email: str, **values: object) -> User:

@@ -162,7 +162,8 @@ IDENTIFIERS = {
     },
     "offers": {"reference", "language", "storage_key", "sha256", "code_hash", "status", "response"},
 }
-IDENTIFIER = re.compile(r"[A-Za-z0-9_.:/+@$=-]*")
+# A comma too: an argon2id hash lists its parameters as "m=19456,t=2,p=1".
+IDENTIFIER = re.compile(r"[A-Za-z0-9_.,:/+@$=-]*")
 # National identifiers keep the grouping their country prints (SNILS "112-233-445 95").
 NATIONAL_ID = re.compile(r"[0-9A-Z -]*")
 # Names refused with markup by the form (NoMarkup): what was typed must not come back as HTML.

@@ -289,4 +289,4 @@ def test_passwords_are_stored_hashed(app):
         factories.user(email="s@example.kz")
         user = db.session.scalar(db.select(User).where(User.email == "s@example.kz"))
         assert factories.PASSWORD not in user.password_hash
-        assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+        assert user.password_hash.startswith("$argon2id$")
