@@ -111,6 +111,8 @@ def scanned_pdf(size: int) -> bytes:
     """Return a one-page A4 PDF of exactly `size` bytes holding a greyscale JPEG, like a scan."""
     from PIL import Image
 
+    from portal.demo import pdf_file
+
     rng = random.Random(2026)
 
     def jpeg(side: int) -> bytes:
@@ -131,21 +133,10 @@ def scanned_pdf(size: int) -> bytes:
             % (side, side, len(image), image),
             b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
         ]
-        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        header = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
         if pad:
-            out += b"%" + b"0" * (pad - 2) + b"\n"
-        offsets = []
-        for number, body in enumerate(objects, start=1):
-            offsets.append(len(out))
-            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-        xref = len(out)
-        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-        out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-        out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-            len(objects) + 1,
-            xref,
-        )
-        return bytes(out)
+            header += b"%" + b"0" * (pad - 2) + b"\n"
+        return pdf_file(objects, header=header)
 
     side = 560
     while True:

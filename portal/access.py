@@ -156,12 +156,6 @@ def can_answer_nomination(nomination: Nomination, user: User | None = None) -> b
     )
 
 
-def can_manage_users(user: User | None = None) -> bool:
-    """Tell whether the user may create staff accounts."""
-    user = user or current_user
-    return user.is_authenticated and user.role == Role.ADMIN
-
-
 def can_manage_program(program: Program, user: User | None = None) -> bool:
     """Tell whether the user runs the programme: a coordinator named on it, or an admin."""
     user = user or current_user

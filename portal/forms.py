@@ -9,9 +9,11 @@ from typing import Any
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField
+from markupsafe import Markup, escape
+from wtforms import Field, IntegerField, widgets
 from wtforms import Form as PlainForm
 from wtforms.validators import ValidationError
+from wtforms.widgets import core as widgets_core
 
 from portal.identity import mixed_script_words
 
@@ -33,6 +35,31 @@ class _BabelTranslations:
 
 
 _TRANSLATIONS = _BabelTranslations()
+
+WTFORMS_HTML_PARAMS = widgets_core.html_params
+
+
+def html_params(**kwargs: Any) -> Markup:
+    """Write HTML attributes exactly as WTForms' html_params does, without Markup.format.
+
+    WTForms formats each attribute through string.Formatter (Markup.format): a page's widgets
+    spent a twentieth of its CPU there. Same output, pinned by tests/core/test_widget_markup.py.
+    """
+    params = []
+    for key, value in sorted(kwargs.items()):
+        key = widgets_core.clean_key(key)
+        if value is True:
+            params.append(str(escape(key)))
+        elif value is not False:
+            params.append(f'{escape(key)}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(params))  # noqa: S704  (each key and value escaped above)
+
+
+# Every widget (and Field.label) calls the module's function, or the widget's staticmethod.
+widgets_core.html_params = html_params
+widgets.html_params = html_params
+widgets_core.Input.html_params = staticmethod(html_params)
+widgets_core.Button.html_params = staticmethod(html_params)
 
 
 class _Meta:

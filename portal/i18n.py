@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo, available_timezones
 from babel.dates import get_timezone_location
 from babel.support import NullTranslations
 from flask import Flask, current_app, has_request_context, request, session
+from flask.globals import _cv_app
 from flask_babel import (
+    Domain,
     format_currency,
     format_date,
     format_datetime,
@@ -80,9 +82,25 @@ def select_timezone() -> str:
     return browser_timezone() or current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def _babel_state() -> object | None:
+    """Return Flask-Babel's state of the app context (its chosen locale), or None before any.
+
+    Read straight from the context: Flask-Babel's own getters go through three proxy lookups
+    each, and a page asks for the locale some fifty times.
+    """
+    ctx = _cv_app.get(None)
+    return None if ctx is None else ctx.g.__dict__.get("_flask_babel")
+
+
+def _locale():
+    """Return the request's locale (or the one force_locale set), as get_locale() does."""
+    locale = getattr(_babel_state(), "babel_locale", None)
+    return locale if locale is not None else get_locale()
+
+
 def current_locale() -> str:
     """Return the language code of the request's locale."""
-    locale = get_locale()
+    locale = _locale()
     return locale.language if locale else "en"
 
 
@@ -171,13 +189,22 @@ def when(value: datetime, fallback: str | None = None) -> str:
     if zone is None:
         # Without the browser's zone every time is named: the programme's, else the default.
         return in_zone(value, fallback or current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return _wall_clock(value.astimezone(ZoneInfo(zone)))
+    return _formatted(value, zone, current_locale(), named=False)
 
 
 def in_zone(value: datetime, zone: str) -> str:
     """Format an aware datetime as wall-clock time in a time zone, named by city and offset."""
+    return _formatted(value, zone, current_locale(), named=True)
+
+
+@functools.lru_cache(maxsize=2048)
+def _formatted(value: datetime, zone: str, locale: str, *, named: bool) -> str:
+    """Format a moment in a zone and language, once: every page of a deadline repeats it."""
+    # The text depends only on the moment (an aware datetime hashes by it), zone and language.
     local = value.astimezone(ZoneInfo(zone))
-    return f"{_wall_clock(local)} ({zone_label(zone, value, inline=True)})"
+    if not named:
+        return _wall_clock(local)
+    return f"{_wall_clock(local)} ({zone_label(zone, value, locale, inline=True)})"
 
 
 def filesize(size: int) -> str:
@@ -194,20 +221,49 @@ def request_translations() -> NullTranslations:
     and the locale's name spelled out: a page's sixty strings paid for that every time. Here
     they are kept per app and locale, as loaded by Flask-Babel.
     """
+    state = _babel_state()
+    cached = getattr(state, "kopir_translations", None)
+    # force_locale puts another Locale object in place, so the cache follows it.
+    if cached is not None and cached[0] is getattr(state, "babel_locale", None):
+        return cached[1]
     locale = get_locale()
     if locale is None:  # outside an app context: Flask-Babel's empty catalogue
         return get_translations()
     loaded = current_app.extensions.setdefault("kopir_translations", {})
     key = (locale.language, locale.territory, locale.script, locale.variant)
     try:
-        return loaded[key]
+        found = loaded[key]
     except KeyError:
         found = loaded[key] = get_translations()
+    state = _babel_state()
+    if state is not None:
+        state.kopir_translations = (locale, found)
+    return found
+
+
+class RequestDomain(Domain):
+    """Flask-Babel's message domain, taking the translations templates use for `_()` too."""
+
+    def get_translations(self):
+        """Return the request's translations, found once per request and locale."""
+        state = _babel_state()
+        cached = getattr(state, "kopir_translations", None)
+        if cached is not None and cached[0] is getattr(state, "babel_locale", None):
+            return cached[1]
+        found = super().get_translations()
+        state = _babel_state()
+        if state is not None and getattr(state, "babel_locale", None) is not None:
+            state.kopir_translations = (state.babel_locale, found)
         return found
 
 
 def init_app(app: Flask) -> None:
     """Give templates the helpers they need to speak the user's language."""
+    # Python's gettext/_l find their translations through the same per-request cache.
+    babel = app.extensions["babel"].instance
+    babel.__dict__["domain_instance"] = RequestDomain(
+        domain=app.config.get("BABEL_DOMAIN", "messages")
+    )
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),

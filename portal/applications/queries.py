@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
@@ -12,6 +14,7 @@ from portal.extensions import db
 from portal.programs.models import Program
 
 
+@functools.cache  # loader options are immutable: made once, not on every step page
 def step_page_loads(*, documents: bool = False) -> tuple[so.interfaces.LoaderOption, ...]:
     """Return loader options that read a page of the student's application in one round trip.
 

@@ -83,8 +83,9 @@ def _steps(application: Application) -> list[tuple[str, str, str]]:
 
 
 def _next_step(application: Application, current: str) -> str:
-    keys = [key for key, _label, _url in _steps(application)]
-    urls = {key: url for key, _label, url in _steps(application)}
+    steps = _steps(application)
+    keys = [key for key, _label, _url in steps]
+    urls = {key: url for key, _label, url in steps}
     index = keys.index(current)
     return urls[keys[min(index + 1, len(keys) - 1)]]
 
@@ -138,15 +139,24 @@ def apply(slug: str) -> Response:
 def detail(application_id: int) -> str:
     """Show an application, its timeline and what the student can do with it."""
     import sqlalchemy as sa
+    import sqlalchemy.orm as so
 
     from portal.extensions import db
     from portal.nominations.models import ANSWER_LABELS, Nomination
     from portal.offers.forms import RespondForm
     from portal.offers.models import RESPONSE_LABELS, STATUS_LABELS
-    from portal.offers.services import current_offer, offers_of
+    from portal.offers.services import offers_of
 
-    application = load_or_404(Application, application_id, can_view_application)
-    offer = current_offer(application)
+    # The page shows the programme, host, questions, documents and timeline: read together.
+    application = load_or_404(
+        Application,
+        application_id,
+        can_view_application,
+        options=(*step_page_loads(documents=True), so.selectinload(Application.events)),
+    )
+    letters = offers_of(application)
+    # The standing letter is among them (at most one is valid: a unique index says so).
+    offer = next((letter for letter in letters if letter.is_valid), None)
     nomination = db.session.scalar(
         sa.select(Nomination).where(Nomination.application_id == application.id)
     )
@@ -155,7 +165,7 @@ def detail(application_id: int) -> str:
         nomination=nomination,
         nomination_answer_label=ANSWER_LABELS[nomination.answer] if nomination else None,
         offer=offer,
-        letters=offers_of(application),
+        letters=letters,
         respond_form=RespondForm(data={"offer_id": offer.id if offer else ""}),
         offer_status_labels=STATUS_LABELS,
         offer_response_labels=RESPONSE_LABELS,

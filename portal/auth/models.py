@@ -102,10 +102,6 @@ class User(UserMixin, TimestampMixin, db.Model):
         """Tell whether the e-mail address was confirmed."""
         return self.verified_at is not None
 
-    def has_role(self, *roles: str) -> bool:
-        """Tell whether the user holds one of the roles."""
-        return self.role in roles
-
     def mark_login(self) -> None:
         """Record a successful login."""
         self.last_login_at = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -38,14 +39,20 @@ from portal.i18n import current_locale
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
 
-@login_manager.user_loader
-def load_user(session_key: str):
-    """Find the user whose sessions carry this key."""
+@functools.cache
+def _user_by_session_key():
+    """Return the query of every signed-in request, built once: its cache key is kept with it."""
     import sqlalchemy as sa
 
     from portal.auth.models import User
 
-    return db.session.scalar(sa.select(User).where(User.session_key == session_key))
+    return sa.select(User).where(User.session_key == sa.bindparam("session_key"))
+
+
+@login_manager.user_loader
+def load_user(session_key: str):
+    """Find the user whose sessions carry this key."""
+    return db.session.scalar(_user_by_session_key(), {"session_key": session_key})
 
 
 def safe_next(target: str | None, fallback: str = "main.index") -> str:

@@ -164,10 +164,6 @@ class Program(TimestampMixin, db.Model):
             return "closed"
         return "open"
 
-    def is_open(self, now: datetime | None = None) -> bool:
-        """Tell whether applications can be submitted now."""
-        return self.window_state(now) == "open"
-
     def refresh_search_text(self) -> None:
         """Rebuild the lower-cased text the catalogue's search looks in."""
         parts: list[str] = [self.slug]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import lxml.html
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from portal import readcache
 from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.programs.queries import FACETS
 from tests import factories
+from tests.applications.test_query_counts import counted
 
 
 def countries_offered(browser) -> list[str]:
@@ -22,21 +22,12 @@ def countries_offered(browser) -> list[str]:
 def test_catalogue_filter_choices_are_read_once_then_served_from_the_cache(app, browser):
     with app.app_context():
         factories.program(factories.institution(country="KZ"))
-        engine = db.engine
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with counted(app) as statements:
         assert countries_offered(browser) == ["KZ"]
         first = len(statements)
         statements.clear()
         assert countries_offered(browser) == ["KZ"]
         second = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert first - second == 2  # the host countries and the languages of instruction
 
 
