@@ -148,8 +148,9 @@ def external_url(endpoint: str, **values: object) -> str:
         if base:
             return base.rstrip("/") + url_for(endpoint, **values)
         return url_for(endpoint, _external=True, **values)
-    # A command or a background job (cron, seed-demo, a batch of letters) has no request to
-    # take the host from.
+    # A command or a task on the worker has no request to take the host from: a task started
+    # by a request carries that request's address (g.base_url, set by the task).
+    base = base or g.get("base_url")
     if not base:
         if not current_app.extensions.get("kopir.base_url_warned"):
             # Once: a batch makes a link per message, and one warning says it all.

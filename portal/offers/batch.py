@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import sqlalchemy as sa
+from flask import g
 
 from portal.applications.models import Application
 from portal.applications.states import State
@@ -156,6 +157,8 @@ def run_issue_offers(job: Job, progress: Callable[[Job], None]) -> None:
     if program is None:
         raise LookupError(f"no programme {job.program_id}")
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    # Links in the letters' e-mails go where the coordinator started the batch (mail.external_url).
+    g.base_url = (job.result or {}).get("base_url")
     ids = pending_ids(program.id)
     # Started again after an interruption: what was issued stays counted, and the letters that
     # failed before are tried again with the rest.

@@ -113,7 +113,8 @@ def start_batch(program_id: int) -> Response:
         flash(_("Letters are already being issued for this programme."), "info")
         return redirect(url_for("offer_staff.job", job_id=busy.job.id))
     # The letters' QR codes point at the address the coordinator is using, as single letters do.
-    job.result = {"verify_prefix": services.verify_prefix()}
+    # The e-mails the worker sends with the letters link there too (it has no request).
+    job.result = {"verify_prefix": services.verify_prefix(), "base_url": request.host_url}
     jobs.start_after_commit(job)
     return redirect(url_for("offer_staff.job", job_id=job.id))
 

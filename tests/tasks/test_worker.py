@@ -29,6 +29,7 @@ from portal.jobs import Job
 from portal.mail import OutgoingMail
 from portal.offers.models import Offer
 from portal.programs.models import Program
+from tests.auth.test_accounts import outbox_messages
 from tests.conftest import Browser
 from tests.core.test_mail import SmtpServer
 from tests.offers.conftest import Offers, _applicant, build_offers
@@ -62,9 +63,8 @@ def queue_url(database_url: str, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def web(app_factory: Callable[..., Flask], queue_url: str) -> Flask:
     """Return an app that queues its tasks for a worker instead of running them inline."""
-    return app_factory(
-        TASKS_IMMEDIATE=False, TASK_QUEUE_URL=queue_url, BASE_URL="http://kopir.test"
-    )
+    # No BASE_URL, as in `make run`: what the worker links to comes from the request that queued.
+    return app_factory(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=queue_url)
 
 
 def _descendants(pid: int) -> set[int]:
@@ -110,7 +110,6 @@ class Worker:
             KOPIR_TASK_QUEUE_URL=web.config["TASK_QUEUE_URL"],
             KOPIR_STORAGE_DIR=web.config["STORAGE_DIR"],
             KOPIR_OUTBOX_DIR=web.config["OUTBOX_DIR"],
-            KOPIR_BASE_URL="http://kopir.test",
             # Quick enough for a test: periodic work every second, a job silent for 6 s is orphaned
             # (a running batch beats every second, even while its pool starts).
             KOPIR_TASK_PERIODIC_SECONDS="1",
@@ -273,6 +272,13 @@ def test_a_batch_queued_by_the_web_app_survives_sigterm_and_finishes_on_the_next
             sa.select(Application.state).where(Application.id.in_(offers.accepted.values()))
         ).all()
         assert set(states) == {State.OFFERED}
+    # The worker had no request and no BASE_URL: its e-mails link where the batch was started.
+    # Mail goes out in tasks of its own after each letter's commit: wait for the last of them.
+    wait_for(
+        lambda: len(outbox_messages(web)) == len(offers.accepted), "every letter's e-mail", second
+    )
+    mails = [m.get_body(("plain",)).get_content() for m in outbox_messages(web)]
+    assert all("http://kopir.test/applications/" in text for text in mails), mails[0]
 
 
 def test_a_killed_worker_leaves_no_process_behind_and_the_next_one_finishes_its_batch(
